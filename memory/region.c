@@ -1,0 +1,157 @@
+#include "memory/region.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "memory/internal.h"
+
+/* Recursive: a device's callback may change the tree (a BAR write) while
+ * the same thread already holds it. */
+static pthread_mutex_t topology_lock;
+static pthread_once_t topology_once = PTHREAD_ONCE_INIT;
+static unsigned transaction_depth;	/* under topology_lock */
+
+static void topology_lock_init(void)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&topology_lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+void memory_topology_lock(void)
+{
+	pthread_once(&topology_once, topology_lock_init);
+	pthread_mutex_lock(&topology_lock);
+}
+
+void memory_topology_unlock(void)
+{
+	pthread_mutex_unlock(&topology_lock);
+}
+
+void memory_transaction_begin(void)
+{
+	memory_topology_lock();
+	transaction_depth++;
+}
+
+void memory_transaction_commit(void)
+{
+	if (--transaction_depth == 0)
+		address_spaces_commit();
+	pthread_mutex_unlock(&topology_lock);
+}
+
+static void region_init(struct memory_region *mr, const char *name,
+			enum memory_region_kind kind, uint64_t size)
+{
+	memset(mr, 0, sizeof(*mr));
+	mr->name = name;
+	mr->kind = kind;
+	mr->size = size;
+	mr->enabled = true;
+}
+
+void memory_region_init_container(struct memory_region *mr, const char *name,
+				  uint64_t size)
+{
+	region_init(mr, name, MR_CONTAINER, size);
+}
+
+void memory_region_init_ram(struct memory_region *mr, const char *name,
+			    struct ram_block *rb, uint64_t offset, uint64_t size)
+{
+	region_init(mr, name, MR_RAM, size);
+	mr->ram = rb;
+	mr->ram_offset = offset;
+}
+
+void memory_region_init_rom(struct memory_region *mr, const char *name,
+			    struct ram_block *rb, uint64_t offset, uint64_t size)
+{
+	memory_region_init_ram(mr, name, rb, offset, size);
+	mr->kind = MR_ROM;
+}
+
+void memory_region_init_io(struct memory_region *mr, const char *name,
+			   const struct memory_region_ops *ops, void *opaque,
+			   uint64_t size)
+{
+	region_init(mr, name, MR_IO, size);
+	mr->ops = ops;
+	mr->opaque = opaque;
+}
+
+void memory_region_init_alias(struct memory_region *mr, const char *name,
+			      struct memory_region *target, uint64_t offset,
+			      uint64_t size)
+{
+	region_init(mr, name, MR_ALIAS, size);
+	mr->alias = target;
+	mr->alias_offset = offset;
+}
+
+static void unlink_subregion(struct memory_region *parent,
+			     struct memory_region *child)
+{
+	struct memory_region **pp;
+
+	for (pp = &parent->subregions; *pp; pp = &(*pp)->next_sibling) {
+		if (*pp == child) {
+			*pp = child->next_sibling;
+			break;
+		}
+	}
+	child->next_sibling = NULL;
+}
+
+/* Highest priority first; among equals the newest first, so it wins. */
+static void link_subregion(struct memory_region *parent,
+			   struct memory_region *child)
+{
+	struct memory_region **pp = &parent->subregions;
+
+	while (*pp && (*pp)->priority > child->priority)
+		pp = &(*pp)->next_sibling;
+	child->next_sibling = *pp;
+	*pp = child;
+}
+
+void memory_region_add_subregion(struct memory_region *parent, uint64_t addr,
+				 struct memory_region *child, int priority)
+{
+	memory_transaction_begin();
+	if (child->parent)
+		unlink_subregion(child->parent, child);
+	child->parent = parent;
+	child->addr = addr;
+	child->priority = priority;
+	link_subregion(parent, child);
+	memory_transaction_commit();
+}
+
+void memory_region_del_subregion(struct memory_region *parent,
+				 struct memory_region *child)
+{
+	memory_transaction_begin();
+	unlink_subregion(parent, child);
+	child->parent = NULL;
+	memory_transaction_commit();
+}
+
+void memory_region_set_enabled(struct memory_region *mr, bool enabled)
+{
+	memory_transaction_begin();
+	mr->enabled = enabled;
+	memory_transaction_commit();
+}
+
+void memory_region_set_address(struct memory_region *mr, uint64_t addr)
+{
+	memory_transaction_begin();
+	mr->addr = addr;
+	memory_transaction_commit();
+}
