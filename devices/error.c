@@ -1,0 +1,16 @@
+#include "devices/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int error_setf(struct error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
