@@ -1,0 +1,229 @@
+#include "vmm/apic_host.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "devices/error.h"
+#include "devices/lapic.h"
+#include "vmm/machine.h"
+#include "vmm/vcpu.h"
+
+#define MSR_IA32_TSC 0x10
+
+static uint64_t host_now_ns(void *opaque)
+{
+	struct timespec t;
+
+	(void)opaque;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void host_notify(void *opaque, unsigned cpu)
+{
+	struct apic_host *h = opaque;
+
+	vcpu_notify(&h->m->vcpus[cpu]);
+}
+
+static void host_timer_arm(void *opaque, unsigned cpu, uint64_t deadline_ns)
+{
+	struct apic_host *h = opaque;
+
+	pthread_mutex_lock(&h->lock);
+	h->deadline[cpu] = deadline_ns;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Called on the vCPU's own thread, so its fd may be used here. */
+static uint64_t host_guest_tsc(void *opaque, unsigned cpu)
+{
+	struct apic_host *h = opaque;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} msrs = { .hdr.nmsrs = 1, .e.index = MSR_IA32_TSC };
+
+	if (ioctl(h->m->vcpus[cpu].kvm.fd, KVM_GET_MSRS, &msrs) != 1)
+		return 0;
+	return msrs.e.data;
+}
+
+static const char *const delivery_mode_names[8] = {
+	"fixed", "lowest", "smi", "mode3", "nmi", "init", "sipi", "extint",
+};
+
+static void host_trace_ipi(void *opaque, int src, unsigned dst, unsigned mode,
+			   unsigned vector)
+{
+	struct apic_host *h = opaque;
+
+	if (!h->m->opts->trace)
+		return;
+	if (src < 0)
+		fprintf(stderr, "msi  -> vcpu%u %s vector %#x\n", dst,
+			delivery_mode_names[mode & 7], vector);
+	else
+		fprintf(stderr, "vcpu%d ipi  -> vcpu%u %s vector %#x\n", src, dst,
+			delivery_mode_names[mode & 7], vector);
+}
+
+static const struct apic_host_ops apic_host_ops = {
+	.notify = host_notify,
+	.now_ns = host_now_ns,
+	.timer_arm = host_timer_arm,
+	.guest_tsc = host_guest_tsc,
+	.trace_ipi = host_trace_ipi,
+};
+
+/* Each vCPU sees its own LAPIC at the same address, as QEMU's
+ * cpu_get_current_apic() does: the caller's thread picks it. */
+static uint64_t apic_mmio_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct vcpu *v = vcpu_current();
+
+	(void)opaque;
+	return v ? lapic_mmio_read(v->apic, offset, size) : ~0ull;
+}
+
+static void apic_mmio_write(void *opaque, uint64_t offset, uint64_t value,
+			    unsigned size)
+{
+	struct vcpu *v = vcpu_current();
+
+	(void)opaque;
+	if (v)
+		lapic_mmio_write(v->apic, offset, value, size);
+}
+
+/* The model applies the SDM's size rules itself, so dispatch must pass every
+ * access through unchanged. */
+static const struct memory_region_ops apic_mmio_ops = {
+	.read = apic_mmio_read,
+	.write = apic_mmio_write,
+	.valid = { .min = 1, .max = 8, .unaligned = true },
+	.impl = { .min = 1, .max = 8, .unaligned = true },
+};
+
+static int earliest_deadline(const struct apic_host *h, unsigned ncpus,
+			     uint64_t *when)
+{
+	int cpu = -1;
+
+	for (unsigned i = 0; i < ncpus; i++)
+		if (h->deadline[i] && (cpu < 0 || h->deadline[i] < *when)) {
+			cpu = (int)i;
+			*when = h->deadline[i];
+		}
+	return cpu;
+}
+
+static void *apic_timer_thread(void *arg)
+{
+	struct apic_host *h = arg;
+	unsigned ncpus = apic_bus_ncpus(h->bus);
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->quit) {
+		uint64_t when = 0;
+		int cpu = earliest_deadline(h, ncpus, &when);
+		struct timespec ts;
+
+		if (cpu < 0) {
+			pthread_cond_wait(&h->cond, &h->lock);
+			continue;
+		}
+		if (host_now_ns(NULL) >= when) {
+			h->deadline[cpu] = 0;	/* the vCPU re-arms a periodic one */
+			pthread_mutex_unlock(&h->lock);
+			vcpu_notify(&h->m->vcpus[cpu]);
+			pthread_mutex_lock(&h->lock);
+			continue;
+		}
+		ts.tv_sec = (time_t)(when / 1000000000ull);
+		ts.tv_nsec = (long)(when % 1000000000ull);
+		pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+int apic_host_init(struct apic_host *h, struct machine *m, unsigned ncpus,
+		   uint32_t tsc_khz, struct error *err)
+{
+	pthread_condattr_t ca;
+
+	memset(h, 0, sizeof(*h));
+	h->m = m;
+	h->deadline = calloc(ncpus, sizeof(h->deadline[0]));
+	h->bus = apic_bus_new(ncpus, tsc_khz, &apic_host_ops, h);
+	if (!h->deadline || !h->bus)
+		return error_setf(err, "cannot create %u local APICs", ncpus);
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);	/* as now_ns */
+	pthread_cond_init(&h->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	memory_region_init_io(&h->mmio, "lapic", &apic_mmio_ops, h, APIC_MMIO_SIZE);
+	memory_region_add_subregion(&m->system_root, APIC_DEFAULT_BASE, &h->mmio, 1);
+	return 0;
+}
+
+int apic_host_start(struct apic_host *h)
+{
+	if (pthread_create(&h->timer_thread, NULL, apic_timer_thread, h))
+		return -1;
+	h->timer_started = true;
+	return 0;
+}
+
+void apic_host_stop(struct apic_host *h)
+{
+	if (!h->timer_started)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->quit = true;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->timer_thread, NULL);
+	h->timer_started = false;
+}
+
+void apic_host_destroy(struct apic_host *h)
+{
+	if (!h->m)
+		return;
+	apic_host_stop(h);
+	if (h->bus) {
+		memory_region_del_subregion(&h->m->system_root, &h->mmio);
+		apic_bus_free(h->bus);
+	}
+	free(h->deadline);
+	h->bus = NULL;
+}
+
+void apic_host_print_stats(struct apic_host *h, FILE *out)
+{
+	struct lapic_stats st;
+
+	for (unsigned cpu = 0; cpu < apic_bus_ncpus(h->bus); cpu++) {
+		lapic_get_stats(apic_bus_cpu(h->bus, cpu), &st);
+		fprintf(out, "vcpu%u lapic: ipis sent %llu, nmi %llu, init %llu, "
+			"sipi %llu, timer %llu, errors %llu, ignored writes %llu;"
+			" delivered:", cpu, (unsigned long long)st.ipis_sent,
+			(unsigned long long)st.nmis, (unsigned long long)st.inits,
+			(unsigned long long)st.sipis, (unsigned long long)st.timer_fires,
+			(unsigned long long)st.errors,
+			(unsigned long long)st.ignored_writes);
+		for (unsigned v = 0; v < 256; v++)
+			if (st.delivered[v])
+				fprintf(out, " %#x=%llu", v,
+					(unsigned long long)st.delivered[v]);
+		fprintf(out, "\n");
+	}
+}

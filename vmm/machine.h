@@ -1,0 +1,66 @@
+/* The machine: guest RAM and ROM laid out as in layout.h, the two address
+ * spaces, KVM and its memslots, the devices, the vCPUs, and how the VM ends. */
+#ifndef VMM_MACHINE_H
+#define VMM_MACHINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "devices/device.h"
+#include "memory/ramblock.h"
+#include "memory/region.h"
+#include "vmm/apic_host.h"
+#include "vmm/kvm.h"
+#include "vmm/loader.h"
+#include "vmm/memslots.h"
+#include "vmm/options.h"
+
+struct address_space;
+struct vcpu;
+
+struct machine {
+	const struct vmm_options *opts;
+	struct kvm kvm;
+	struct kvm_memslots memslots;
+
+	struct ram_block ram, bios;
+	struct memory_region system_root, io_root;
+	struct memory_region ram_mr, ram_below_4g, ram_above_4g;
+	struct memory_region bios_rom, isa_bios;
+	struct address_space *system, *io;
+
+	struct object *devices;		/* owns every device */
+	struct device_env env;
+	struct guest_image image;
+
+	unsigned ncpus;
+	struct vcpu *vcpus;
+	struct apic_host apic;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* the VM stopped */
+	atomic_bool stopping;
+	int exit_code;
+	unsigned stuck;			/* vCPUs that nothing can wake */
+};
+
+/* Builds the whole VM; the guest is loaded, nothing runs yet. */
+int machine_init(struct machine *m, const struct vmm_options *opts,
+		 struct error *err);
+/* Runs the VM until it stops; returns the process exit code. */
+int machine_run(struct machine *m);
+void machine_destroy(struct machine *m);
+
+/* Ends the VM with @code; the first caller wins. Any thread. */
+void machine_stop(struct machine *m, int code);
+static inline bool machine_stopping(struct machine *m)
+{
+	return atomic_load_explicit(&m->stopping, memory_order_acquire);
+}
+/* A vCPU goes to sleep (+1) where only another vCPU could wake it (hlt with
+ * interrupts off, wait-for-SIPI), or leaves that sleep (-1). When every vCPU
+ * is stuck, the VM ends as a deadlock. */
+void machine_vcpu_stuck(struct machine *m, int delta);
+
+#endif

@@ -1,0 +1,234 @@
+#include "vmm/options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/parse.h"
+#include "vmm/exit_codes.h"
+
+enum opt_id {
+	OPT_MEM, OPT_CPUS, OPT_SERIAL, OPT_TRACE, OPT_STATS, OPT_TIMEOUT,
+	OPT_DEVICE, OPT_VERSION, OPT_HELP,
+};
+
+struct opt_spec {
+	const char *short_name;		/* with its dash; NULL if none */
+	const char *long_name;		/* with its dashes */
+	bool has_arg;
+	enum opt_id id;
+};
+
+/* -device is QEMU's spelling; --device is ours. */
+static const struct opt_spec opt_specs[] = {
+	{ "-m", "--mem", true, OPT_MEM },
+	{ "-c", "--cpus", true, OPT_CPUS },
+	{ NULL, "--serial", true, OPT_SERIAL },
+	{ NULL, "--trace", false, OPT_TRACE },
+	{ NULL, "--stats", false, OPT_STATS },
+	{ NULL, "--timeout", true, OPT_TIMEOUT },
+	{ "-device", "--device", true, OPT_DEVICE },
+	{ "-V", "--version", false, OPT_VERSION },
+	{ "-h", "--help", false, OPT_HELP },
+};
+
+void options_print_help(const char *prog)
+{
+	printf("Usage: %s [options] GUEST.elf [-- guest command line]\n\n"
+	       "Boots GUEST.elf in a KVM virtual machine: an ELF64 x86-64 image starts in\n"
+	       "64-bit long mode at its entry point, a multiboot v1 ELF32 in 32-bit flat\n"
+	       "protected mode with EAX=0x2BADB002 and EBX=multiboot info.\n\n"
+	       "Options:\n"
+	       "  -m, --mem SIZE        guest RAM (K/M/G suffixes; default 128M, 2M..64G,\n"
+	       "                        a multiple of 4K); above 3G the rest sits at 4G\n"
+	       "  -c, --cpus N          vCPUs (1..%d; default 1)\n"
+	       "      --serial OUT      COM1 output: stdio (default), none, or a file\n"
+	       "      --trace           one line per exit on stderr\n"
+	       "      --stats           exit counts by reason and by device at the end\n"
+	       "      --timeout SECS    stop the VM after SECS seconds (exit code 8)\n"
+	       "  -device, --device SPEC  add a device: NAME[,prop=value...];\n"
+	       "                        'help' lists the types and their properties\n"
+	       "  -V, --version         print the version\n"
+	       "  -h, --help            print this help\n\n"
+	       "Exit codes:\n"
+	       "  odd   the guest wrote v to the exit port 0xf4: code = ((v << 1) | 1) & 0xff\n"
+	       "  %-5d --help, --version, -device help\n"
+	       "  %-5d usage error (bad option or value)\n"
+	       "  %-5d VMM error (missing or bad guest file, KVM or host failure)\n"
+	       "  %-5d guest crash (triple fault, KVM internal error; registers on stderr)\n"
+	       "  %-5d --timeout expired\n"
+	       "  %-5d deadlock: every vCPU halted with interrupts off\n",
+	       prog, VMM_CPUS_MAX, VMM_EXIT_INFO, VMM_EXIT_USAGE, VMM_EXIT_ERROR,
+	       VMM_EXIT_GUEST_CRASH, VMM_EXIT_TIMEOUT, VMM_EXIT_DEADLOCK);
+}
+
+static int parse_mem(const char *arg, struct vmm_options *o, struct error *err)
+{
+	uint64_t v;
+
+	if (parse_size(arg, &v))
+		return error_setf(err, "--mem: '%s' is not a size (e.g. 512M, 2G)", arg);
+	if (v < VMM_MEM_MIN || v > VMM_MEM_MAX)
+		return error_setf(err, "--mem: %s is out of range (2M..64G)", arg);
+	if (v & 0xfff)
+		return error_setf(err, "--mem: %s is not a multiple of 4K", arg);
+	o->mem_size = v;
+	return 0;
+}
+
+static int parse_cpus(const char *arg, struct vmm_options *o, struct error *err)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) || v < 1 || v > VMM_CPUS_MAX)
+		return error_setf(err, "--cpus: '%s' is not a number from 1 to %d",
+				  arg, VMM_CPUS_MAX);
+	o->ncpus = (unsigned)v;
+	return 0;
+}
+
+static int parse_timeout(const char *arg, struct vmm_options *o,
+			 struct error *err)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	/* An upper bound keeps the later timespec arithmetic in range. */
+	if (end == arg || *end || !(v > 0) || v > 1e6)
+		return error_setf(err, "--timeout: '%s' is not a number of seconds "
+				  "(0 < SECS <= 1000000)", arg);
+	o->timeout = v;
+	return 0;
+}
+
+static int add_device(const char *arg, struct vmm_options *o, struct error *err)
+{
+	if (!strcmp(arg, "help")) {
+		o->device_help = true;
+		return 0;
+	}
+	if (o->ndevices == VMM_MAX_DEVICES)
+		return error_setf(err, "--device: at most %d devices", VMM_MAX_DEVICES);
+	o->devices[o->ndevices++] = arg;
+	return 0;
+}
+
+static int apply_option(enum opt_id id, const char *arg, struct vmm_options *o,
+			struct error *err)
+{
+	switch (id) {
+	case OPT_MEM:
+		return parse_mem(arg, o, err);
+	case OPT_CPUS:
+		return parse_cpus(arg, o, err);
+	case OPT_SERIAL:
+		o->serial = arg;
+		return *arg ? 0 : error_setf(err, "--serial: empty output name");
+	case OPT_TRACE:
+		o->trace = true;
+		return 0;
+	case OPT_STATS:
+		o->stats = true;
+		return 0;
+	case OPT_TIMEOUT:
+		return parse_timeout(arg, o, err);
+	case OPT_DEVICE:
+		return add_device(arg, o, err);
+	case OPT_VERSION:
+		o->version = true;
+		return 0;
+	case OPT_HELP:
+		o->help = true;
+		return 0;
+	}
+	return error_setf(err, "internal: unknown option id");
+}
+
+/* Matches "-m", "--mem", "--mem=VALUE"; sets *inline_arg for the last. */
+static const struct opt_spec *find_option(const char *word,
+					  const char **inline_arg)
+{
+	for (size_t i = 0; i < sizeof(opt_specs) / sizeof(opt_specs[0]); i++) {
+		const struct opt_spec *s = &opt_specs[i];
+		size_t n = strlen(s->long_name);
+
+		*inline_arg = NULL;
+		if (s->short_name && !strcmp(word, s->short_name))
+			return s;
+		if (!strncmp(word, s->long_name, n) &&
+		    (word[n] == '\0' || (word[n] == '=' && s->has_arg))) {
+			if (word[n] == '=')
+				*inline_arg = word + n + 1;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+static int join_cmdline(int argc, char *const argv[], int i,
+			struct vmm_options *o, struct error *err)
+{
+	size_t used = 0;
+
+	for (; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (used + n + 2 > sizeof(o->cmdline))
+			return error_setf(err, "guest command line longer than %d bytes",
+					  VMM_CMDLINE_MAX - 1);
+		if (used)
+			o->cmdline[used++] = ' ';
+		memcpy(o->cmdline + used, argv[i], n + 1);
+		used += n;
+	}
+	return 0;
+}
+
+static void options_defaults(struct vmm_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->mem_size = VMM_MEM_DEFAULT;
+	o->ncpus = 1;
+	o->serial = "stdio";
+}
+
+/* The words after the guest: nothing, or "--" and the guest command line. */
+static int parse_guest_args(int argc, char *const argv[], int i,
+			    struct vmm_options *o, struct error *err)
+{
+	if (i == argc)
+		return 0;
+	if (strcmp(argv[i], "--"))
+		return error_setf(err, "unexpected '%s' after the guest file "
+				  "(options go before it, the guest command line after --)",
+				  argv[i]);
+	return join_cmdline(argc, argv, i + 1, o, err);
+}
+
+int options_parse(int argc, char *const argv[], struct vmm_options *o,
+		  struct error *err)
+{
+	int i;
+
+	options_defaults(o);
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *arg;
+		const struct opt_spec *s = find_option(argv[i], &arg);
+
+		if (!s)
+			return error_setf(err, "unknown option '%s' (see --help)", argv[i]);
+		if (s->has_arg && !arg) {
+			if (i + 1 == argc)
+				return error_setf(err, "%s needs a value", argv[i]);
+			arg = argv[++i];
+		}
+		if (apply_option(s->id, arg, o, err))
+			return -1;
+	}
+	if (o->help || o->version || o->device_help)
+		return 0;
+	if (i == argc)
+		return error_setf(err, "no guest file given (see --help)");
+	o->guest_path = argv[i];
+	return parse_guest_args(argc, argv, i + 1, o, err);
+}
