@@ -1,0 +1,92 @@
+# tinyvmm. `make help` lists the targets.
+CC      ?= cc
+OPTFLAGS ?= -O2 -g
+CFLAGS  := $(OPTFLAGS) -std=gnu11 -Wall -Wextra -Werror -I. -MMD -MP -pthread
+LDLIBS  := -lelf -lm -pthread
+
+BUILD   ?= build
+VMM     ?= tinyvmm
+LIB_SRC := $(wildcard memory/*.c devices/*.c) $(filter-out vmm/main.c,$(wildcard vmm/*.c))
+LIB     := $(BUILD)/libtinyvmm.a
+UNIT    := $(BUILD)/unit_tests
+BOOT    := $(BUILD)/boot_tests
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=all
+
+.PHONY: all guest test check unit boot asan bench clean help
+all: $(VMM) guest
+
+help:
+	@echo "make            build ./tinyvmm and the guests"
+	@echo "make check      unit tests, then boot tests (they need /dev/kvm)"
+	@echo "make unit       unit tests only (no /dev/kvm needed)"
+	@echo "make boot       boot tests only"
+	@echo "make asan       unit + boot tests with ASan+UBSan builds"
+	@echo "make bench      benchmarks vs the raw-KVM floor and QEMU -> docs/BENCHMARKS.md"
+	@echo "make clean      remove build products"
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_SRC:%.c=$(BUILD)/%.o)
+	ar rcs $@ $^
+
+# --whole-archive: devices register their types from constructors, which a
+# plain static link would drop as unreferenced.
+$(VMM): $(BUILD)/vmm/main.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive $(LDLIBS)
+
+$(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c)) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIB) \
+		-Wl,--no-whole-archive -lcriterion $(LDLIBS)
+
+$(BOOT): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/boot/*.c))
+	$(CC) $(CFLAGS) -o $@ $^ -lcriterion
+
+guest:
+	$(MAKE) -C guest
+	$(MAKE) -C tests/guests
+
+unit: $(UNIT)
+	$(UNIT)
+
+boot: $(VMM) guest $(BOOT)
+	TINYVMM=./$(VMM) $(BOOT)
+
+test check: unit boot asan
+
+# The sanitized VMM is a separate binary, so the boot tests drive it too.
+asan:
+	$(MAKE) BUILD=build-asan VMM=build-asan/tinyvmm OPTFLAGS="$(ASAN_FLAGS)" \
+		build-asan/tinyvmm build-asan/unit_tests build-asan/boot_tests guest
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/unit_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		TINYVMM=build-asan/tinyvmm build-asan/boot_tests
+
+BENCH := $(BUILD)/bench
+BENCH_BIN := $(BENCH)/measure $(BENCH)/raw_kvm $(BENCH)/bench_memory $(BENCH)/exit_mb.elf
+
+$(BENCH)/measure: $(BUILD)/tests/bench/measure.o
+	$(CC) $(CFLAGS) -o $@ $^
+
+$(BENCH)/%: $(BUILD)/tests/bench/%.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# 32-bit on purpose: the multiboot entry state, so QEMU runs the same file.
+$(BENCH)/exit_mb.elf: tests/bench/exit_mb.S
+	@mkdir -p $(dir $@)
+	as --32 $< -o $(BENCH)/exit_mb.o
+	ld -m elf_i386 -N -nostdlib -static --no-warn-rwx-segments -Ttext=0x100000 \
+		-e _start $(BENCH)/exit_mb.o -o $@
+
+bench: $(VMM) guest $(BENCH_BIN)
+	tests/bench/run.sh
+
+clean:
+	rm -rf build build-asan tinyvmm
+	-$(MAKE) -C guest clean
+	-$(MAKE) -C tests/guests clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

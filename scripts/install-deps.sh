@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tinyvmm needs to build and test, if missing.
+# Used by run.sh and CI; safe to run again.
+set -euo pipefail
+
+packages=(make gcc binutils libc6-dev linux-libc-dev libelf-dev libcriterion-dev)
+[ "${1:-}" = "--bench" ] && packages+=(qemu-system-x86)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# make bench: every figure side by side, tinyvmm vs the raw-KVM floor vs QEMU,
+# interleaved in one run so the machine's noise hits all alike. Prints a
+# table, rewrites docs/BENCHMARKS.md, keeps raw numbers in
+# tests/bench/out/results.csv. Timings are reported, never asserted.
+#
+#   tests/bench/run.sh [REPS]        (default 7)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+REPS=${1:-7}
+OUT=tests/bench/out
+B=build/bench
+MEASURE=$B/measure
+CSV=$OUT/results.csv
+mkdir -p "$OUT"
+echo "bench,vmm,rep,exit,wall_ns,rss_kib" > "$CSV"
+
+QEMU=$(command -v qemu-system-x86_64 || true)
+[ -n "$QEMU" ] || echo "note: qemu-system-x86_64 not found: QEMU columns skipped (apt-get install qemu-system-x86)"
+QEMU_MICROVM=(-accel kvm -M microvm -m 128M -nographic -no-reboot -nodefaults
+	      -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel)
+QEMU_PC=(-accel kvm -M pc -m 128M -nographic -no-reboot -nodefaults
+	 -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel)
+
+# run BENCH VMM CMD...: one measured run, appended to the CSV.
+run() {
+	local bench=$1 vmm=$2 rep=$3; shift 3
+	local r
+	r=$("$MEASURE" "$@" 3>&1 >/dev/null 2>/dev/null)
+	echo "$bench,$vmm,$rep,${r// /,}" >> "$CSV"
+}
+
+# Each repetition runs every contender once, in turn.
+for rep in $(seq 1 "$REPS"); do
+	run start tinyvmm "$rep" ./tinyvmm $B/exit_mb.elf
+	run start raw-kvm "$rep" $B/raw_kvm $B/exit_mb.elf
+	run bare tinyvmm "$rep" ./tinyvmm --version
+	[ -n "$QEMU" ] && run start qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" $B/exit_mb.elf
+	for kind in pio mmio; do
+		run "$kind" tinyvmm "$rep" ./tinyvmm tests/guests/${kind}_loop_mb.elf
+		run "$kind" raw-kvm "$rep" $B/raw_kvm tests/guests/${kind}_loop_mb.elf
+		[ -n "$QEMU" ] && run "$kind" qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" \
+			tests/guests/${kind}_loop_mb.elf
+	done
+done
+# QEMU's pc machine runs SeaBIOS, emulated instruction by instruction here:
+# seconds per boot, so fewer runs.
+if [ -n "$QEMU" ]; then
+	for rep in 1 2 3; do
+		run start qemu-pc "$rep" "$QEMU" "${QEMU_PC[@]}" $B/exit_mb.elf
+	done
+fi
+
+# ---- summary: medians, min, max; exit cost = (loop - start) / iterations ----
+ITER=$(sed -n 's/^#define LOOP_ITERATIONS[[:space:]]*\([0-9]*\).*/\1/p' tests/guests/loop.h 2>/dev/null)
+ITER=${ITER:-1000000}
+SUMMARY=$OUT/summary.txt
+awk -F, -v iter="$ITER" '
+NR == 1 { next }
+{ key = $1 "," $2; n[key]++; t[key, n[key]] = $5; r[key, n[key]] = $6
+  if ($4 != 1 && $1 != "bare") bad[key]++ }
+function median(arr, key, cnt,   i, j, v, tmp) {
+	for (i = 1; i <= cnt; i++) tmp[i] = arr[key, i]
+	for (i = 2; i <= cnt; i++) { v = tmp[i]; for (j = i - 1; j > 0 && tmp[j] > v; j--) tmp[j + 1] = tmp[j]; tmp[j + 1] = v }
+	return cnt % 2 ? tmp[(cnt + 1) / 2] : (tmp[cnt / 2] + tmp[cnt / 2 + 1]) / 2
+}
+function minmax(arr, key, cnt,   i, lo, hi) {
+	lo = hi = arr[key, 1]
+	for (i = 2; i <= cnt; i++) { if (arr[key, i] < lo) lo = arr[key, i]; if (arr[key, i] > hi) hi = arr[key, i] }
+	return lo " " hi
+}
+END {
+	for (key in n) {
+		split(key, k, ",")
+		split(minmax(t, key, n[key]), mm, " ")
+		printf "%s %s %d %.3f %.3f %.3f %d %d\n", k[1], k[2], n[key],
+			median(t, key, n[key]) / 1e6, mm[1] / 1e6, mm[2] / 1e6,
+			median(r, key, n[key]), bad[key] + 0
+	}
+}' "$CSV" | sort > "$SUMMARY"
+
+# get BENCH VMM FIELD: from the summary (3 n, 4 median ms, 5 min, 6 max, 7 rss KiB, 8 bad runs)
+get() { awk -v b="$1" -v v="$2" -v f="$3" '$1 == b && $2 == v { print $f }' "$SUMMARY"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+# ns per exit: (loop run - trivial run) / iterations
+per_exit() {
+	local loop start
+	loop=$(get "$1" "$2" 4); start=$(get start "$2" 4)
+	[ -n "$loop" ] && [ -n "$start" ] || { echo ""; return; }
+	awk -v l="$loop" -v s="$start" -v n="$ITER" 'BEGIN { printf "%.0f", (l - s) * 1e6 / n }'
+}
+fmt_ms() { [ -n "$(get "$1" "$2" 4)" ] && printf "%s [%s–%s]" "$(get "$1" "$2" 4)" "$(get "$1" "$2" 5)" "$(get "$1" "$2" 6)" || echo "-"; }
+rss_mib() { local k; k=$(get "$1" "$2" 7); [ -n "$k" ] && awk -v k="$k" 'BEGIN { printf "%.1f", k / 1024 }' || echo "-"; }
+
+T_START=$(get start tinyvmm 4); R_START=$(get start raw-kvm 4); Q_START=$(get start qemu-microvm 4)
+PIO_T=$(per_exit pio tinyvmm); PIO_R=$(per_exit pio raw-kvm); PIO_Q=$(per_exit pio qemu-microvm)
+MMIO_T=$(per_exit mmio tinyvmm); MMIO_R=$(per_exit mmio raw-kvm); MMIO_Q=$(per_exit mmio qemu-microvm)
+RSS_T=$(get start tinyvmm 7); RSS_BARE=$(get bare tinyvmm 7)
+
+TABLE=$OUT/table.md
+{
+	echo "| measure | tinyvmm | raw KVM floor | QEMU microvm | QEMU pc | tinyvmm / floor | tinyvmm / QEMU microvm |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
+	echo "| start → exit, trivial guest (ms, median [min–max]) | $(fmt_ms start tinyvmm) | $(fmt_ms start raw-kvm) | $(fmt_ms start qemu-microvm) | $(fmt_ms start qemu-pc) | $(ratio "$T_START" "$R_START") | $(ratio "$T_START" "$Q_START") |"
+	echo "| peak RSS, 128 MiB guest (MiB) | $(rss_mib start tinyvmm) | $(rss_mib start raw-kvm) | $(rss_mib start qemu-microvm) | $(rss_mib start qemu-pc) | $(ratio "$RSS_T" "$(get start raw-kvm 7)") | $(ratio "$RSS_T" "$(get start qemu-microvm 7)") |"
+	echo "| PIO exit round trip (ns/exit) | ${PIO_T:--} | ${PIO_R:--} | ${PIO_Q:--} | - | $(ratio "$PIO_T" "$PIO_R") | $(ratio "$PIO_T" "$PIO_Q") |"
+	echo "| MMIO exit round trip (ns/exit) | ${MMIO_T:--} | ${MMIO_R:--} | ${MMIO_Q:--} | - | $(ratio "$MMIO_T" "$MMIO_R") | $(ratio "$MMIO_T" "$MMIO_Q") |"
+} > "$TABLE"
+RSS_NOTE="tinyvmm's peak RSS booting the trivial guest with 128 MiB of RAM is $(rss_mib start tinyvmm) MiB; the same binary without a VM (\`tinyvmm --version\`) peaks at $(rss_mib bare tinyvmm) MiB: $(awk -v a="$RSS_T" -v b="$RSS_BARE" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.1f", (a - b) / 1024 }') MiB for the VM."
+
+MEMBENCH=$OUT/memory.txt
+$B/bench_memory > "$MEMBENCH" 2>&1 || echo "(bench_memory failed)" >> "$MEMBENCH"
+
+cat "$TABLE"
+echo
+echo "$RSS_NOTE"
+echo
+cat "$MEMBENCH"
+
+# ---- docs/BENCHMARKS.md ----
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+KVM_MOD=$(lsmod 2>/dev/null | awk '/^kvm/ { print $1 }' | tr '\n' ' ')
+{
+	echo "# Benchmarks"
+	echo
+	echo "Made by \`make bench\` (tests/bench/run.sh, $REPS interleaved repetitions) on $(date -u +%Y-%m-%d)."
+	echo "Machine: $CPU, $(nproc) CPUs, kernel $(uname -r), KVM modules: ${KVM_MOD:-unknown}."
+	echo "QEMU: $([ -n "$QEMU" ] && "$QEMU" --version | head -1 || echo "not installed")."
+	echo
+	echo "The same guest files run under every contender: \`exit_mb.elf\` (a multiboot image"
+	echo "that writes the exit port at once) for start-up and RSS, and \`tests/guests/{pio,mmio}_loop_mb.elf\`"
+	echo "($ITER \`out\`s to the UART scratch register / 32-bit MMIO writes) for exit costs,"
+	echo "computed as (loop run − trivial run) / $ITER. The raw KVM floor (\`tests/bench/raw_kvm.c\`)"
+	echo "has tinyvmm's set-up but an exit loop with no VMM logic."
+	echo "Guest code at CPL0 runs in KVM's instruction emulator on this machine (kvm_pvm),"
+	echo "so absolute numbers are not those of a VMX/SVM host: read the ratios."
+	echo
+	cat "$TABLE"
+	echo
+	echo "$RSS_NOTE"
+	echo
+	echo "## Memory model (\`build/bench/bench_memory\`)"
+	echo
+	echo '```'
+	cat "$MEMBENCH"
+	echo '```'
+	echo
+	echo "Raw numbers: \`tests/bench/out/results.csv\` (one row per run)."
+} > docs/BENCHMARKS.md
+echo "wrote docs/BENCHMARKS.md"

@@ -1,0 +1,81 @@
+#include "vmm_run.h"
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+bool kvm_available(void)
+{
+	int fd = open("/dev/kvm", O_RDWR);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static void slurp(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+	unlink(path);
+}
+
+static int wait_with_limit(pid_t pid, int limit_s)
+{
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	int status;
+
+	for (long waited_ms = 0;; waited_ms += 10) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (waited_ms > limit_s * 1000L) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			cr_log_error("tinyvmm still running after %d s: killed", limit_s);
+			break;
+		}
+		nanosleep(&nap, NULL);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void vmm_run(const char *const *argv, int limit_s, struct vmm_result *r)
+{
+	char out_path[] = "/tmp/tinyvmm-out-XXXXXX", err_path[] = "/tmp/tinyvmm-err-XXXXXX";
+	const char *vmm = getenv("TINYVMM") ? getenv("TINYVMM") : "./tinyvmm";
+	char *args[64] = { (char *)vmm };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int n = 1;
+
+	close(mkstemp(out_path));
+	close(mkstemp(err_path));
+	while (*argv && n < 63)
+		args[n++] = (char *)*argv++;
+	args[n] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_TRUNC, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_TRUNC, 0);
+	cr_assert_eq(posix_spawn(&pid, vmm, &fa, NULL, args, environ), 0,
+		     "cannot run %s", vmm);
+	posix_spawn_file_actions_destroy(&fa);
+	r->code = wait_with_limit(pid, limit_s);
+	slurp(out_path, r->out, sizeof(r->out));
+	slurp(err_path, r->err, sizeof(r->err));
+}

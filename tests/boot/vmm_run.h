@@ -1,0 +1,21 @@
+/* Runs ./tinyvmm as a child process and captures what it printed. */
+#ifndef TESTS_BOOT_VMM_RUN_H
+#define TESTS_BOOT_VMM_RUN_H
+
+#include <stdbool.h>
+
+struct vmm_result {
+	int code;		/* exit code; 128+N if killed by signal N */
+	char out[65536];	/* stdout */
+	char err[65536];	/* stderr */
+};
+
+/* argv without the program name, NULL terminated. The child is killed after
+ * @limit_s seconds (a hang is a failure, not a stuck CI). */
+void vmm_run(const char *const *argv, int limit_s, struct vmm_result *r);
+bool kvm_available(void);
+
+#define BUNDLED_GUEST "guest/guest.elf"
+#define TEST_GUEST(name) "tests/guests/" name
+
+#endif
