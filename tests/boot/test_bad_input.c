@@ -1,5 +1,6 @@
 /* Bad user input: one clear line on stderr and the documented exit code. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 

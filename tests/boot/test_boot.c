@@ -1,6 +1,7 @@
 /* Boot tests: ./tinyvmm on real guests, asserting exit codes and output.
  * They need /dev/kvm and skip, saying so, where it is absent. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
