@@ -1,0 +1,110 @@
+/* The bundled guest: boot, then the self-tests, then the exit port. */
+#include "boot.h"
+#include "io.h"
+#include "lib.h"
+#include "serial.h"
+#include "tap.h"
+#include "tests.h"
+
+const struct multiboot_info *boot_mbi;
+
+/* The range of the memory map with type 1 that contains @addr, or the first
+ * one at or above it. */
+static int find_ram(uint64_t addr, bool above, uint64_t *start, uint64_t *end)
+{
+	const uint8_t *p, *lim;
+
+	if (!boot_mbi || !(boot_mbi->flags & MBI_MMAP))
+		return 0;
+	p = (const uint8_t *)(uintptr_t)boot_mbi->mmap_addr;
+	lim = p + boot_mbi->mmap_length;
+	for (; p < lim; p += ((const struct multiboot_mmap_entry *)p)->size + 4) {
+		const struct multiboot_mmap_entry *e = (const void *)p;
+
+		if (e->type != 1)
+			continue;
+		if ((above && e->addr >= addr) ||
+		    (!above && addr >= e->addr && addr - e->addr < e->len)) {
+			*start = e->addr;
+			*end = e->addr + e->len;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int boot_ram_range(uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	return find_ram(addr, false, start, end);
+}
+
+int boot_ram_above(uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	return find_ram(addr, true, start, end);
+}
+
+/* 64-bit interrupt gates for the exceptions: a guest bug says what it was
+ * on the serial port and fails the run, instead of a silent triple fault. */
+struct idt_entry {
+	uint16_t off_lo, sel;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+} __attribute__((packed));
+
+static struct idt_entry idt[256];
+extern const uint64_t isr_table[22];
+
+void idt_init(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uintptr_t)idt };
+
+	for (int i = 0; i < 22; i++)
+		idt[i] = (struct idt_entry){
+			.off_lo = (uint16_t)isr_table[i], .sel = 0x08, .type = 0x8e,
+			.off_mid = (uint16_t)(isr_table[i] >> 16),
+			.off_hi = (uint32_t)(isr_table[i] >> 32),
+		};
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void exception_handler(const uint64_t *frame)
+{
+	printf("Bail out! exception %u, error %#llx, at rip %#llx\n",
+	       (unsigned)frame[0], (unsigned long long)frame[1],
+	       (unsigned long long)frame[2]);
+	guest_exit(0x7f);
+}
+
+static void print_boot_info(void)
+{
+	uint64_t s, e;
+
+	printf("# tinyvmm guest: multiboot magic %#x, loader '%s'\n", boot_magic,
+	       boot_mbi && (boot_mbi->flags & MBI_LOADER_NAME) ?
+	       (const char *)(uintptr_t)boot_mbi->boot_loader_name : "?");
+	if (boot_mbi && (boot_mbi->flags & MBI_CMDLINE))
+		printf("# command line: %s\n", (const char *)(uintptr_t)boot_mbi->cmdline);
+	if (boot_mbi && (boot_mbi->flags & MBI_MEM))
+		printf("# memory: %u KiB low, %u KiB from 1 MiB\n", boot_mbi->mem_lower,
+		       boot_mbi->mem_upper);
+	for (uint64_t a = 0; boot_ram_above(a, &s, &e); a = e)
+		printf("# RAM [%#llx, %#llx)\n", (unsigned long long)s,
+		       (unsigned long long)e);
+}
+
+void guest_main(uint32_t magic, uint32_t info)
+{
+	int failed;
+
+	boot_magic = magic;
+	boot_mbi = magic == MULTIBOOT_BOOTLOADER_MAGIC ?
+		   (const struct multiboot_info *)(uintptr_t)info : 0;
+	serial_init();
+	print_boot_info();
+	failed = tap_run(guest_tests, guest_ntests);
+	guest_exit(failed > 127 ? 127 : failed);
+}
