@@ -409,12 +409,18 @@ Test(memory, map_ram_bounds)
 struct mover {
 	struct memory_region *mr;
 	atomic_bool stop;
-	atomic_ulong lookups;
+	atomic_ulong lookups[2];	/* per reader */
+};
+
+struct reader_arg {
+	struct mover *mv;
+	int idx;
 };
 
 static void *reader(void *arg)
 {
-	struct mover *mv = arg;
+	struct reader_arg *ra = arg;
+	struct mover *mv = ra->mv;
 	unsigned long hits = 0;
 
 	while (!atomic_load(&mv->stop)) {
@@ -422,9 +428,14 @@ static void *reader(void *arg)
 
 		cr_assert(a == mv->mr || b == mv->mr || (!a && !b));
 		hits += (a == mv->mr) + (b == mv->mr);
-		atomic_fetch_add(&mv->lookups, 1);
+		atomic_fetch_add(&mv->lookups[ra->idx], 1);
 	}
 	return (void *)hits;
+}
+
+static bool readers_busy(struct mover *mv)
+{
+	return atomic_load(&mv->lookups[0]) >= 5000 && atomic_load(&mv->lookups[1]) >= 5000;
 }
 
 Test(memory, concurrent_readers_during_moves)
@@ -432,15 +443,16 @@ Test(memory, concurrent_readers_during_moves)
 	struct memory_region dev;
 	struct dev d = { 0 };
 	struct mover mv = { .mr = &dev };
+	struct reader_arg ra[2] = { { &mv, 0 }, { &mv, 1 } };
 	pthread_t t[2];
 	void *hits;
 
 	memory_region_init_io(&dev, "dev", &ops_any, &d, 0x1000);
 	memory_region_add_subregion(&root, 0x10000, &dev, 0);
 	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, reader, &mv);
+		pthread_create(&t[i], NULL, reader, &ra[i]);
 	/* Enough moves, with both readers well under way meanwhile. */
-	for (int i = 0; i < 2000 || atomic_load(&mv.lookups) < 20000; i++)
+	for (int i = 0; i < 2000 || !readers_busy(&mv); i++)
 		memory_region_set_address(&dev, i & 1 ? 0x10000 : 0x20000);
 	atomic_store(&mv.stop, true);
 	for (int i = 0; i < 2; i++) {
