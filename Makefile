@@ -69,9 +69,11 @@ BENCH := $(BUILD)/bench
 BENCH_BIN := $(BENCH)/measure $(BENCH)/raw_kvm $(BENCH)/bench_memory $(BENCH)/exit_mb.elf
 
 $(BENCH)/measure: $(BUILD)/tests/bench/measure.o
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^
 
 $(BENCH)/%: $(BUILD)/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # 32-bit on purpose: the multiboot entry state, so QEMU runs the same file.

@@ -137,6 +137,11 @@ struct flat_view *flat_view_render(struct memory_region *root)
 	if (root)
 		render_region(&r, root, 0, 0, (u128)1 << 64);
 	simplify(fv);
+	fv->starts = malloc((fv->nr ? fv->nr : 1) * sizeof(fv->starts[0]));
+	if (!fv->starts)
+		abort();
+	for (unsigned i = 0; i < fv->nr; i++)
+		fv->starts[i] = fv->ranges[i].start;
 	return fv;
 }
 
@@ -149,25 +154,29 @@ void flat_view_unref(struct flat_view *fv)
 {
 	if (fv && atomic_fetch_sub_explicit(&fv->refcount, 1, memory_order_acq_rel) == 1) {
 		free(fv->ranges);
+		free(fv->starts);
 		free(fv);
 	}
 }
 
+/* Branch-free binary search for the last range starting at or below @addr,
+ * over the packed starts (8 per cache line): random addresses would make a
+ * branchy search mispredict at every level. */
 const struct flat_range *flat_view_lookup(const struct flat_view *fv,
 					  uint64_t addr)
 {
-	unsigned lo = 0, hi = fv->nr;
+	const uint64_t *base = fv->starts;
+	const struct flat_range *r;
+	unsigned n = fv->nr;
 
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-		const struct flat_range *r = &fv->ranges[mid];
+	if (n == 0 || addr < base[0])
+		return NULL;
+	while (n > 1) {
+		unsigned half = n / 2;
 
-		if (addr < r->start)
-			hi = mid;
-		else if (addr - r->start >= r->size)
-			lo = mid + 1;
-		else
-			return r;
+		base = base[half] <= addr ? base + half : base;
+		n -= half;
 	}
-	return NULL;
+	r = &fv->ranges[base - fv->starts];
+	return addr - r->start < r->size ? r : NULL;
 }

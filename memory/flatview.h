@@ -20,6 +20,7 @@ struct flat_range {
 
 struct flat_view {
 	struct flat_range *ranges;	/* sorted by start, disjoint */
+	uint64_t *starts;		/* ranges[i].start, packed for the search */
 	unsigned nr;
 	atomic_uint refcount;
 };
