@@ -30,12 +30,19 @@ static void host_notify(void *opaque, unsigned cpu)
 	vcpu_notify(&h->m->vcpus[cpu]);
 }
 
+static void *apic_timer_thread(void *arg);
+
+/* The timer thread starts with the first armed timer: most short guests
+ * never arm one, and a thread costs start-up time. */
 static void host_timer_arm(void *opaque, unsigned cpu, uint64_t deadline_ns)
 {
 	struct apic_host *h = opaque;
 
 	pthread_mutex_lock(&h->lock);
 	h->deadline[cpu] = deadline_ns;
+	if (deadline_ns && !h->timer_started && !h->quit)
+		h->timer_started = !pthread_create(&h->timer_thread, NULL,
+						   apic_timer_thread, h);
 	pthread_cond_signal(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 }
@@ -160,37 +167,31 @@ int apic_host_init(struct apic_host *h, struct machine *m, unsigned ncpus,
 
 	memset(h, 0, sizeof(*h));
 	h->m = m;
-	h->deadline = calloc(ncpus, sizeof(h->deadline[0]));
-	h->bus = apic_bus_new(ncpus, tsc_khz, &apic_host_ops, h);
-	if (!h->deadline || !h->bus)
-		return error_setf(err, "cannot create %u local APICs", ncpus);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);	/* as now_ns */
 	pthread_cond_init(&h->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	h->deadline = calloc(ncpus, sizeof(h->deadline[0]));
+	h->bus = apic_bus_new(ncpus, tsc_khz, &apic_host_ops, h);
+	if (!h->deadline || !h->bus)
+		return error_setf(err, "cannot create %u local APICs", ncpus);
 	memory_region_init_io(&h->mmio, "lapic", &apic_mmio_ops, h, APIC_MMIO_SIZE);
 	memory_region_add_subregion(&m->system_root, APIC_DEFAULT_BASE, &h->mmio, 1);
 	return 0;
 }
 
-int apic_host_start(struct apic_host *h)
-{
-	if (pthread_create(&h->timer_thread, NULL, apic_timer_thread, h))
-		return -1;
-	h->timer_started = true;
-	return 0;
-}
-
 void apic_host_stop(struct apic_host *h)
 {
-	if (!h->timer_started)
-		return;
+	bool started;
+
 	pthread_mutex_lock(&h->lock);
 	h->quit = true;
+	started = h->timer_started;
 	pthread_cond_signal(&h->cond);
 	pthread_mutex_unlock(&h->lock);
-	pthread_join(h->timer_thread, NULL);
+	if (started)
+		pthread_join(h->timer_thread, NULL);
 	h->timer_started = false;
 }
 
@@ -204,7 +205,10 @@ void apic_host_destroy(struct apic_host *h)
 		apic_bus_free(h->bus);
 	}
 	free(h->deadline);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
 	h->bus = NULL;
+	h->m = NULL;
 }
 
 void apic_host_print_stats(struct apic_host *h, FILE *out)

@@ -20,10 +20,11 @@ struct apic_host {
 	struct apic_bus *bus;
 	struct memory_region mmio;	/* the xAPIC page, whichever vCPU asks */
 
-	/* One thread sleeps until the earliest armed LAPIC timer deadline and
-	 * then notifies that vCPU, whose thread fires it. */
+	/* One thread, started with the first armed timer, sleeps until the
+	 * earliest LAPIC timer deadline and then notifies that vCPU, whose
+	 * thread fires it. */
 	pthread_t timer_thread;
-	bool timer_started;
+	bool timer_started;		/* under lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint64_t *deadline;		/* per vCPU, ns; 0: disarmed */
@@ -32,7 +33,6 @@ struct apic_host {
 
 int apic_host_init(struct apic_host *h, struct machine *m, unsigned ncpus,
 		   uint32_t tsc_khz, struct error *err);
-int apic_host_start(struct apic_host *h);
 void apic_host_stop(struct apic_host *h);
 void apic_host_destroy(struct apic_host *h);
 void apic_host_print_stats(struct apic_host *h, FILE *out);

@@ -235,10 +235,6 @@ static void machine_print_stats(struct machine *m)
 int machine_run(struct machine *m)
 {
 	vcpu_setup_kick_signal();
-	if (apic_host_start(&m->apic)) {
-		fprintf(stderr, "tinyvmm: cannot start the timer thread\n");
-		return VMM_EXIT_ERROR;
-	}
 	for (unsigned i = 0; i < m->ncpus; i++) {
 		if (vcpu_start(&m->vcpus[i])) {
 			fprintf(stderr, "tinyvmm: cannot start vcpu%u thread\n", i);
