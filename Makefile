@@ -11,10 +11,11 @@ LIB     := $(BUILD)/libtinyvmm.a
 UNIT    := $(BUILD)/unit_tests
 BOOT    := $(BUILD)/boot_tests
 
+SHELL := /bin/bash
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	      -fno-sanitize-recover=all
 
-.PHONY: all guest test check unit boot asan bench clean help
+.PHONY: all guest test check unit boot asan bench fuzz fuzz-build clean help
 all: $(VMM) guest
 
 help:
@@ -23,6 +24,7 @@ help:
 	@echo "make unit       unit tests only (no /dev/kvm needed)"
 	@echo "make boot       boot tests only"
 	@echo "make asan       unit + boot tests with ASan+UBSan builds"
+	@echo "make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make bench      benchmarks vs the raw-KVM floor and QEMU -> docs/BENCHMARKS.md"
 	@echo "make clean      remove build products"
 
@@ -86,8 +88,34 @@ $(BENCH)/exit_mb.elf: tests/bench/exit_mb.S
 bench: $(VMM) guest $(BENCH_BIN)
 	tests/bench/run.sh
 
+# libFuzzer (clang) with ASan+UBSan; new inputs go to build-fuzz/, the
+# seeds in tests/fuzz/corpus/ are only read.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := loader options dispatch lapic
+FUZZ_FLAGS   := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer
+
+fuzz-build:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang and libclang-rt-14-dev (apt-get install clang libclang-rt-14-dev)"; exit 1; }
+	$(MAKE) CC=clang BUILD=build-fuzz OPTFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" \
+		build-fuzz/libtinyvmm.a
+	for t in $(FUZZ_TARGETS); do \
+		clang $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu11 -I. tests/fuzz/fuzz_$$t.c \
+			build-fuzz/libtinyvmm.a -lelf -lm -pthread -o build-fuzz/fuzz_$$t || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build-fuzz/corpus-$$t; \
+		echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build-fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | \
+			grep -E "^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)|Done" ; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
 clean:
-	rm -rf build build-asan tinyvmm
+	rm -rf build build-asan build-fuzz tinyvmm
 	-$(MAKE) -C guest clean
 	-$(MAKE) -C tests/guests clean
 

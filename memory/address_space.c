@@ -323,7 +323,9 @@ static memtx_result io_access(struct memory_region *mr, uint64_t off,
 {
 	const struct memory_region_ops *ops = mr->ops;
 	unsigned vmin = size_or(ops->valid.min, 1), vmax = size_or(ops->valid.max, 4);
-	unsigned imin = size_or(ops->impl.min, 1), imax = size_or(ops->impl.max, 4);
+	/* Callbacks carry a uint64_t: never more than 8 bytes at a time. */
+	unsigned imax = size_or(ops->impl.max, 4) < 8 ? size_or(ops->impl.max, 4) : 8;
+	unsigned imin = size_or(ops->impl.min, 1) < imax ? size_or(ops->impl.min, 1) : imax;
 
 	if (size < vmin || size > vmax || (size & (size - 1)) ||
 	    (!ops->valid.unaligned && (off & (size - 1))))

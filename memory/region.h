@@ -21,7 +21,9 @@ typedef enum {
 } memtx_result;
 
 struct memory_access_size {
-	unsigned min, max;	/* in bytes, powers of two; 0 means 1 (min) / 4 (max) */
+	/* In bytes, powers of two; 0 means 1 (min) / 4 (max). Implemented
+	 * sizes above 8 are taken as 8: a callback's value is 64 bits. */
+	unsigned min, max;
 	bool unaligned;		/* accesses need not be aligned to their size */
 };
 

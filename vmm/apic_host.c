@@ -51,14 +51,15 @@ static void host_timer_arm(void *opaque, unsigned cpu, uint64_t deadline_ns)
 static uint64_t host_guest_tsc(void *opaque, unsigned cpu)
 {
 	struct apic_host *h = opaque;
-	struct {
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} msrs = { .hdr.nmsrs = 1, .e.index = MSR_IA32_TSC };
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} msrs = { .hdr.nmsrs = 1 };
 
+	msrs.hdr.entries[0].index = MSR_IA32_TSC;
 	if (ioctl(h->m->vcpus[cpu].kvm.fd, KVM_GET_MSRS, &msrs) != 1)
 		return 0;
-	return msrs.e.data;
+	return msrs.hdr.entries[0].data;
 }
 
 static const char *const delivery_mode_names[8] = {

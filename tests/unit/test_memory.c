@@ -326,6 +326,30 @@ Test(memory, size_rules_split_widen_reject)
 	memory_region_del_subregion(&root, &b);
 }
 
+/* Found by fuzz_dispatch: ops claiming 16-byte accesses overflowed the
+ * 64-bit value passed to the callback. */
+static const struct memory_region_ops ops_wide = {
+	.read = dev_read, .write = dev_write,
+	.valid = { .min = 1, .max = 16 }, .impl = { .min = 16, .max = 16 },
+};
+
+Test(memory, implemented_sizes_are_at_most_8_bytes)
+{
+	struct memory_region w;
+	struct dev d = { 0 };
+	uint8_t buf[16];
+
+	memory_region_init_io(&w, "wide", &ops_wide, &d, 0x100);
+	memory_region_add_subregion(&root, 0x3000, &w, 0);
+	memset(buf, 0x11, sizeof(buf));
+	cr_assert_eq(address_space_write(as, 0x3000, buf, 16), MEMTX_OK);
+	cr_assert_eq(d.nwrites, 2, "split into two 8-byte writes");
+	cr_assert_eq(d.last_size, 8);
+	cr_assert_eq(address_space_read(as, 0x3001, buf, 1), MEMTX_OK);
+	cr_assert_eq(d.last_size, 8, "widened to 8, not 16");
+	memory_region_del_subregion(&root, &w);
+}
+
 Test(memory, unassigned_reads_all_ones_and_are_counted)
 {
 	uint32_t v = 0;

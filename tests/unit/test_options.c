@@ -99,6 +99,16 @@ Test(options, bad_command_lines)
 	}
 }
 
+/* Found by fuzz_options: a quoted argument must not break the one line. */
+Test(options, control_characters_in_arguments_stay_one_line)
+{
+	struct vmm_options o;
+	struct error e;
+
+	cr_assert_eq(PARSE(&o, &e, "--device--\nev", "g"), -1);
+	cr_assert_str_eq(e.msg, "unknown option '--device--?ev' (see --help)");
+}
+
 Test(options, info_requests_need_no_guest)
 {
 	struct vmm_options o;
