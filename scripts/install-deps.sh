@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(make gcc binutils libc6-dev linux-libc-dev libelf-dev libcriterion-dev)
-[ "${1:-}" = "--bench" ] && packages+=(qemu-system-x86)
+[ "${1:-}" = "--bench" ] && packages+=(qemu-system-x86 gnuplot-nox)
+[ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

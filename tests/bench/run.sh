@@ -118,6 +118,35 @@ echo "$RSS_NOTE"
 echo
 cat "$MEMBENCH"
 
+# ---- plot: start-up and exit costs, one panel each ----
+PLOT=docs/benchmarks.png
+if command -v gnuplot >/dev/null; then
+	{
+		echo "tinyvmm $T_START $PIO_T $MMIO_T"
+		echo "raw-KVM $R_START $PIO_R $MMIO_R"
+		[ -n "$Q_START" ] && echo "QEMU-microvm $Q_START $PIO_Q $MMIO_Q"
+	} > "$OUT/plot.dat"
+	gnuplot <<GP
+set terminal png size 1000,420
+set output "$PLOT"
+set multiplot layout 1,2 title "tinyvmm vs raw KVM floor vs QEMU (medians, $(date -u +%Y-%m-%d))"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set grid ytics
+set yrange [0:*]
+set title "start → exit of a trivial guest (ms)"
+plot "$OUT/plot.dat" using 2:xtic(1) notitle lc rgb "#4477aa"
+set title "exit round trip (ns per exit)"
+plot "$OUT/plot.dat" using 3:xtic(1) title "PIO" lc rgb "#4477aa", "" using 4 title "MMIO" lc rgb "#ee6677"
+unset multiplot
+GP
+	echo "wrote $PLOT"
+else
+	echo "note: gnuplot not found: no plot (apt-get install gnuplot-nox)"
+fi
+
 # ---- docs/BENCHMARKS.md ----
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 KVM_MOD=$(lsmod 2>/dev/null | awk '/^kvm/ { print $1 }' | tr '\n' ' ')
@@ -146,6 +175,8 @@ KVM_MOD=$(lsmod 2>/dev/null | awk '/^kvm/ { print $1 }' | tr '\n' ' ')
 	cat "$MEMBENCH"
 	echo '```'
 	echo
-	echo "Raw numbers: \`tests/bench/out/results.csv\` (one row per run)."
+	[ -f "$PLOT" ] && echo "![start-up and exit costs](benchmarks.png)" && echo
+	echo "Raw numbers: [benchmarks.csv](benchmarks.csv) (one row per run: bench, vmm, repetition, exit code, wall ns, peak RSS KiB)."
 } > docs/BENCHMARKS.md
-echo "wrote docs/BENCHMARKS.md"
+cp "$CSV" docs/benchmarks.csv
+echo "wrote docs/BENCHMARKS.md, docs/benchmarks.csv"
