@@ -119,6 +119,8 @@ static void vcpu_dump_regs(struct vcpu *v)
 
 static void vcpu_crash(struct vcpu *v, const char *what, unsigned long long detail)
 {
+	if (v->m->opts->trace)
+		fprintf(stderr, "vcpu%u %s\n", v->id, exit_name(v->kvm.run->exit_reason));
 	fprintf(stderr, "tinyvmm: vcpu%u: guest crash: %s (%#llx)\n", v->id,
 		what, detail);
 	vcpu_dump_regs(v);
@@ -345,6 +347,8 @@ static void vcpu_handle_exit(struct vcpu *v)
 		break;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		if (v->m->opts->trace)
+			fprintf(stderr, "vcpu%u %s\n", v->id, exit_name(run->exit_reason));
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		vcpu_crash(v, "triple fault (KVM_EXIT_SHUTDOWN)", 0);
