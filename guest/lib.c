@@ -89,7 +89,8 @@ static void put_number(struct out *o, unsigned long long v, unsigned base,
 		put(o, digits[--n]);
 }
 
-/* Conversions: d u x p s c %, with #, a width, 0-padding and l/ll. */
+/* Conversions: d u x p s c %, with #, a width, 0-padding and l/ll. Anything
+ * else is copied to the output as '%' and the character after the flags. */
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
@@ -152,9 +153,16 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			put(&o, '%');
 			break;
 		default:
-			return -1;
+			/* Not a conversion we know: show it as written, so the
+			 * mistake is visible, and keep the buffer terminated. */
+			put(&o, '%');
+			if (!*fmt)
+				goto out;
+			put(&o, *fmt);
+			break;
 		}
 	}
+out:
 	if (size)
 		buf[o.len < size ? o.len : size - 1] = '\0';
 	return (int)o.len;

@@ -173,7 +173,7 @@ fi
 
 # ---- docs/BENCHMARKS.md ----
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-KVM_MOD=$(lsmod 2>/dev/null | awk '/^kvm/ { print $1 }' | tr '\n' ' ')
+KVM_MOD=$(ls /sys/module 2>/dev/null | grep '^kvm' | tr '\n' ' ')
 {
 	echo "# Benchmarks"
 	echo

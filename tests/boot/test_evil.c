@@ -41,3 +41,13 @@ Test(evil, icr_flood_with_illegal_vectors)
 {
 	expect_survived(TEST_GUEST("evil_icr64.elf"), "4");
 }
+
+/* Not hostile, but an SMP workout: INIT-SIPI-SIPI, then IPIs back and forth
+ * (the benchmark guest); with one CPU it reports that no AP answered. */
+Test(evil, ipi_pingpong_needs_and_uses_two_cpus)
+{
+	expect_survived(TEST_GUEST("ipi_pingpong_mb.elf"), "2");
+	vmm_run((const char *const[]){ "--timeout", "60", "-c", "1",
+				       TEST_GUEST("ipi_pingpong_mb.elf"), NULL }, 90, &res);
+	cr_assert_eq(res.code, 5, "status 2 expected without an AP, got exit %d", res.code);
+}
