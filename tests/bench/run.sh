@@ -134,11 +134,10 @@ SKIPPED="- IPI storm throughput: skipped: no storm benchmark guest yet (the ping
   its in-kernel LAPIC, which serves ICR/EOI/HLT without leaving the kernel.
 - virtio-blk MB/s and IOPS: skipped: tinyvmm has no virtio-blk device yet."
 
-cat "$TABLE"
-echo
-echo "$RSS_NOTE"
-echo
-echo "$SKIPPED"
+# The part that goes both to the terminal and into docs/BENCHMARKS.md.
+REPORT=$OUT/report.md
+printf '%s\n\n%s\n\n%s\n' "$(cat "$TABLE")" "$RSS_NOTE" "$SKIPPED" > "$REPORT"
+cat "$REPORT"
 echo
 cat "$MEMBENCH"
 
@@ -191,11 +190,7 @@ KVM_MOD=$(ls /sys/module 2>/dev/null | grep '^kvm' | tr '\n' ' ')
 	echo "Guest code at CPL0 runs in KVM's instruction emulator on this machine (kvm_pvm),"
 	echo "so absolute numbers are not those of a VMX/SVM host: read the ratios."
 	echo
-	cat "$TABLE"
-	echo
-	echo "$RSS_NOTE"
-	echo
-	echo "$SKIPPED"
+	cat "$REPORT"
 	echo
 	echo "## Memory model (\`build/bench/bench_memory\`)"
 	echo
