@@ -5,6 +5,7 @@
 #include "serial.h"
 #include "tap.h"
 #include "tests.h"
+#include "apic.h"
 
 const struct multiboot_info *boot_mbi;
 
@@ -55,20 +56,32 @@ struct idt_entry {
 static struct idt_entry idt[256];
 extern const uint64_t isr_table[22];
 
-void idt_init(void)
+/* One IDT for every CPU: the APs load it too (idt_load). */
+void idt_set_gate(unsigned vector, uint64_t handler)
+{
+	idt[vector & 0xff] = (struct idt_entry){
+		.off_lo = (uint16_t)handler, .sel = 0x08, .type = 0x8e,
+		.off_mid = (uint16_t)(handler >> 16),
+		.off_hi = (uint32_t)(handler >> 32),
+	};
+}
+
+void idt_load(void)
 {
 	struct {
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uintptr_t)idt };
 
-	for (int i = 0; i < 22; i++)
-		idt[i] = (struct idt_entry){
-			.off_lo = (uint16_t)isr_table[i], .sel = 0x08, .type = 0x8e,
-			.off_mid = (uint16_t)(isr_table[i] >> 16),
-			.off_hi = (uint32_t)(isr_table[i] >> 32),
-		};
 	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void idt_init(void)
+{
+	for (int i = 0; i < 22; i++)
+		idt_set_gate(i, isr_table[i]);
+	irq_init();
+	idt_load();
 }
 
 void exception_handler(const uint64_t *frame)

@@ -7,4 +7,14 @@
 extern const struct guest_test guest_tests[];
 extern const int guest_ntests;
 
+/* tests_smp.c: in this order (each may use what the previous found). */
+int test_acpi_madt(void);
+int test_smp_bringup(void);
+int test_ipi_each(void);
+int test_self_ipi(void);
+int test_tpr_nesting(void);
+int test_timer_oneshot(void);
+int test_timer_periodic(void);
+int test_ipi_storm(void);
+
 #endif

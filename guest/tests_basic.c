@@ -138,5 +138,13 @@ const struct guest_test guest_tests[] = {
 	{ "highmem", test_highmem },
 	{ "rom", test_rom },
 	{ "unassigned", test_unassigned },
+	{ "acpi-madt", test_acpi_madt },
+	{ "smp-bringup", test_smp_bringup },
+	{ "ipi-each", test_ipi_each },
+	{ "self-ipi", test_self_ipi },
+	{ "tpr-nesting", test_tpr_nesting },
+	{ "timer-oneshot", test_timer_oneshot },
+	{ "timer-periodic", test_timer_periodic },
+	{ "ipi-storm", test_ipi_storm },
 };
 const int guest_ntests = sizeof(guest_tests) / sizeof(guest_tests[0]);

@@ -1,0 +1,81 @@
+/* Boot tests: the bundled guest's SMP and local-APIC self-tests with 1, 2,
+ * 4 and 8 vCPUs. The guest reads the CPU count from the MADT, so the same
+ * image checks that every count matches -c. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm_run.h"
+
+static struct vmm_result res;
+
+static void need_kvm(void)
+{
+	if (!kvm_available())
+		cr_skip_test("no usable /dev/kvm: boot tests skipped");
+}
+
+TestSuite(smp, .init = need_kvm, .timeout = 180);
+
+static const char *const smp_tests[] = {
+	"acpi-madt", "smp-bringup", "ipi-each", "self-ipi", "tpr-nesting",
+	"timer-oneshot", "timer-periodic", "ipi-storm",
+};
+/* Meaningless with one CPU: reported as skipped. */
+static const char *const needs_aps[] = { "ipi-each", "ipi-storm" };
+
+static bool needs_two(const char *name)
+{
+	for (size_t i = 0; i < sizeof(needs_aps) / sizeof(needs_aps[0]); i++)
+		if (!strcmp(name, needs_aps[i]))
+			return true;
+	return false;
+}
+
+/* "ok N - name" followed by the end of the line or " # SKIP ...". */
+static const char *find_result(const char *out, const char *name)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " - %s", name);
+	for (p = strstr(out, pat); p; p = strstr(p + 1, pat)) {
+		char next = p[strlen(pat)];
+
+		if (next == '\n' || next == ' ')
+			return p;
+	}
+	return NULL;
+}
+
+static void check_cpus(int ncpus)
+{
+	char arg[8], diag[64];
+
+	snprintf(arg, sizeof(arg), "%d", ncpus);
+	vmm_run((const char *const[]){ "-c", arg, BUNDLED_GUEST, NULL }, 120, &res);
+	cr_assert_eq(res.code, 1, "-c %d: exit code %d, wanted 1\nstdout:\n%s\nstderr:\n%s",
+		     ncpus, res.code, res.out, res.err);
+	cr_assert_null(strstr(res.out, "not ok"), "%s", res.out);
+	snprintf(diag, sizeof(diag), "%d CPUs, APIC IDs 0", ncpus);
+	cr_assert(strstr(res.out, diag), "no '%s' in:\n%s", diag, res.out);
+	for (size_t i = 0; i < sizeof(smp_tests) / sizeof(smp_tests[0]); i++) {
+		const char *name = smp_tests[i], *p = find_result(res.out, name);
+		bool skipped = p && !strncmp(p + 3 + strlen(name), " # SKIP", 7);
+
+		cr_assert(p, "-c %d: no result for %s:\n%s", ncpus, name, res.out);
+		cr_assert_eq(skipped, ncpus == 1 && needs_two(name),
+			     "-c %d: %s skipped: %d\n%s", ncpus, name, skipped, res.out);
+	}
+	if (ncpus > 1) {
+		snprintf(diag, sizeof(diag), "# %d of %d APs reported in", ncpus - 1, ncpus - 1);
+		cr_assert(strstr(res.out, diag), "no '%s' in:\n%s", diag, res.out);
+	} else {
+		cr_assert(strstr(res.out, "ipi-storm # SKIP 1 CPU"), "%s", res.out);
+	}
+}
+
+Test(smp, one_cpu) { check_cpus(1); }
+Test(smp, two_cpus) { check_cpus(2); }
+Test(smp, four_cpus) { check_cpus(4); }
+Test(smp, eight_cpus) { check_cpus(8); }
