@@ -11,7 +11,7 @@ struct memory_region;
 
 struct flat_range {
 	uint64_t start;			/* guest address of the first byte */
-	uint64_t size;
+	uint64_t size;			/* never 0; 2^64 bytes take two ranges */
 	struct memory_region *mr;	/* terminal region: RAM, ROM or I/O */
 	uint64_t offset_in_region;	/* offset of @start inside @mr */
 	uint8_t *host;			/* RAM/ROM: host address of @start; else NULL */

@@ -1,6 +1,8 @@
 #include "memory/region.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "memory/internal.h"
@@ -10,6 +12,10 @@
 static pthread_mutex_t topology_lock;
 static pthread_once_t topology_once = PTHREAD_ONCE_INIT;
 static unsigned transaction_depth;	/* under topology_lock */
+/* Under topology_lock: the tree changed since the last render. A commit of
+ * nothing (a BAR rewritten with its own value) re-renders nothing, so the
+ * vCPUs keep their cached views. */
+static bool topology_dirty;
 
 static void topology_lock_init(void)
 {
@@ -40,8 +46,18 @@ void memory_transaction_begin(void)
 
 void memory_transaction_commit(void)
 {
-	if (--transaction_depth == 0)
+	if (transaction_depth == 0) {
+		fprintf(stderr, "memory: transaction commit without a begin\n");
+		abort();
+	}
+	/* Render with the transaction still open: a listener that changes the
+	 * tree then only marks it dirty, and is rendered next time round,
+	 * rather than publishing in the middle of this commit. */
+	while (transaction_depth == 1 && topology_dirty) {
+		topology_dirty = false;
 		address_spaces_commit();
+	}
+	transaction_depth--;
 	pthread_mutex_unlock(&topology_lock);
 }
 
@@ -120,6 +136,8 @@ static void link_subregion(struct memory_region *parent,
 	*pp = child;
 }
 
+/* Subregions are not checked against their parent's kind: only a
+ * container's are rendered. A child moved to a new parent leaves the old. */
 void memory_region_add_subregion(struct memory_region *parent, uint64_t addr,
 				 struct memory_region *child, int priority)
 {
@@ -130,6 +148,7 @@ void memory_region_add_subregion(struct memory_region *parent, uint64_t addr,
 	child->addr = addr;
 	child->priority = priority;
 	link_subregion(parent, child);
+	topology_dirty = true;
 	memory_transaction_commit();
 }
 
@@ -137,21 +156,30 @@ void memory_region_del_subregion(struct memory_region *parent,
 				 struct memory_region *child)
 {
 	memory_transaction_begin();
-	unlink_subregion(parent, child);
-	child->parent = NULL;
+	if (child->parent == parent) {
+		unlink_subregion(parent, child);
+		child->parent = NULL;
+		topology_dirty = true;
+	}
 	memory_transaction_commit();
 }
 
 void memory_region_set_enabled(struct memory_region *mr, bool enabled)
 {
 	memory_transaction_begin();
-	mr->enabled = enabled;
+	if (mr->enabled != enabled) {
+		mr->enabled = enabled;
+		topology_dirty = true;
+	}
 	memory_transaction_commit();
 }
 
 void memory_region_set_address(struct memory_region *mr, uint64_t addr)
 {
 	memory_transaction_begin();
-	mr->addr = addr;
+	if (mr->addr != addr) {
+		mr->addr = addr;
+		topology_dirty = true;
+	}
 	memory_transaction_commit();
 }

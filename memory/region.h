@@ -4,7 +4,12 @@
  * read), I/O (callbacks + opaque) or an alias (a window onto part of another
  * region). Subregions sit at an offset in their parent with a priority: where
  * siblings overlap, the higher priority wins; on a tie, the one added later.
- * Changes become visible to address spaces only on transaction commit. */
+ * A subregion shows only inside its parent's size; a disabled region hides
+ * its whole subtree. An alias may point at any region, a container or
+ * another alias included (a loop is cut, never followed), and its offset
+ * may exceed its own address. A RAM/ROM region never shows past the end of
+ * its block. Changes become visible to address spaces only on transaction
+ * commit. */
 #ifndef MEMORY_REGION_H
 #define MEMORY_REGION_H
 
@@ -49,7 +54,7 @@ enum memory_region_kind {
 struct memory_region {
 	const char *name;
 	enum memory_region_kind kind;
-	uint64_t size;			/* UINT64_MAX: the whole address space */
+	uint64_t size;			/* UINT64_MAX: all 2^64 bytes */
 	uint64_t addr;			/* offset inside the parent */
 	int priority;
 	bool enabled;
@@ -90,8 +95,9 @@ void memory_region_set_enabled(struct memory_region *mr, bool enabled);
 void memory_region_set_address(struct memory_region *mr, uint64_t addr);
 
 /* Batch tree changes: address spaces are re-rendered, and listeners told,
- * once, on the outermost commit. Nests; safe from any thread (a recursive
- * topology lock is held from the outermost begin to its commit). */
+ * once, on the outermost commit (not at all if nothing changed). Nests;
+ * safe from any thread (a recursive topology lock is held from the
+ * outermost begin to its commit). A commit without a begin aborts. */
 void memory_transaction_begin(void);
 void memory_transaction_commit(void);
 

@@ -54,7 +54,7 @@ static double median(double *v)
 static uint64_t addrs[LOOKUPS];
 static volatile uint64_t sink;
 
-/* ns per access_space_rw (4-byte read) or per flat_view_lookup. */
+/* ns per address_space_rw (4-byte read) or per flat_view_lookup. */
 static double time_lookups(struct address_space *as, struct flat_view *fv,
 			   bool repeat, bool rw)
 {
