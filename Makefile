@@ -40,9 +40,10 @@ $(LIB): $(LIB_SRC:%.c=$(BUILD)/%.o)
 $(VMM): $(BUILD)/vmm/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive $(LDLIBS)
 
+# --wrap=fdatasync: the durability test watches when virtio-blk syncs.
 $(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c)) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIB) \
-		-Wl,--no-whole-archive -lcriterion $(LDLIBS)
+		-Wl,--no-whole-archive -Wl,--wrap=fdatasync -lcriterion $(LDLIBS)
 
 $(BOOT): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/boot/*.c))
 	$(CC) $(CFLAGS) -o $@ $^ -lcriterion

@@ -5,12 +5,16 @@
 #define DEVICES_DEVICE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "devices/object.h"
 
+struct apic_bus;
+struct address_space;
 struct error;
 struct memory_region;
+struct pci_bus;
 
 #define TYPE_DEVICE "device"
 
@@ -19,9 +23,21 @@ struct memory_region;
 struct device_env {
 	struct memory_region *system_memory;
 	struct memory_region *io_space;
+	/* Guest RAM as devices reach it for DMA (bounds-checked maps). */
+	struct address_space *dma;
+	struct pci_bus *pci;		/* bus 0; NULL: no PCI */
 	/* The guest asked to end the VM; @status is the process exit code. */
 	void (*guest_exit)(void *host, int status);
+	/* An MSI: a write of @data to @addr (0xFEExxxxx), i.e. a LAPIC
+	 * delivery. Any thread. -1 when it is not an interrupt message. */
+	int (*msi)(void *host, uint64_t addr, uint32_t data);
+	/* Let KVM signal @fd on any guest write to MMIO address @gpa, without
+	 * an exit to userspace (@assign), or stop (!@assign). -1 when KVM
+	 * cannot (yet): the device then signals @fd itself on the exit. */
+	int (*ioeventfd)(void *host, uint64_t gpa, int fd, bool assign);
 	void *host;
+	/* The local APICs, which lapic devices attach to; NULL if none. */
+	struct apic_bus *apic_bus;
 };
 
 struct device;

@@ -1,5 +1,6 @@
 /* PCI bus 0, configuration mechanism #1, type-0 headers, BARs and
  * capability lists. See pci.h. */
+#include <pthread.h>
 #include <string.h>
 
 #include "devices/pci.h"
@@ -287,10 +288,12 @@ static struct pci_device *selected(struct pci_bus *bus, unsigned *reg)
 static uint64_t cf8_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct pci_bus *bus = opaque;
+	uint32_t a;
 
-	return size == 4 ? bus->config_address
-			 : (bus->config_address >> (8 * off)) &
-			   ((1u << (8 * size)) - 1);
+	pthread_mutex_lock(&bus->lock);
+	a = bus->config_address;
+	pthread_mutex_unlock(&bus->lock);
+	return size == 4 ? a : (a >> (8 * off)) & ((1u << (8 * size)) - 1);
 }
 
 /* Only a dword write is the config address (the chipset routes byte
@@ -299,27 +302,41 @@ static void cf8_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
 	struct pci_bus *bus = opaque;
 
-	if (size == 4 && off == 0)
+	if (size == 4 && off == 0) {
+		pthread_mutex_lock(&bus->lock);
 		bus->config_address = (uint32_t)val & ~3u;
+		pthread_mutex_unlock(&bus->lock);
+	}
 }
 
+/* The bus lock makes the latch and the data access one step, as the
+ * chipset does, when several vCPUs configure at once. */
 static uint64_t cfc_read(void *opaque, uint64_t off, unsigned size)
 {
+	struct pci_bus *bus = opaque;
+	uint64_t v = size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
 	unsigned reg = 0;
-	struct pci_device *d = selected(opaque, &reg);
+	struct pci_device *d;
 
-	if (!d)
-		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-	return pci_config_read(d, reg + (unsigned)off, size);
+	pthread_mutex_lock(&bus->lock);
+	d = selected(bus, &reg);
+	if (d)
+		v = pci_config_read(d, reg + (unsigned)off, size);
+	pthread_mutex_unlock(&bus->lock);
+	return v;
 }
 
 static void cfc_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
+	struct pci_bus *bus = opaque;
 	unsigned reg = 0;
-	struct pci_device *d = selected(opaque, &reg);
+	struct pci_device *d;
 
+	pthread_mutex_lock(&bus->lock);
+	d = selected(bus, &reg);
 	if (d)
 		pci_config_write(d, reg + (unsigned)off, (uint32_t)val, size);
+	pthread_mutex_unlock(&bus->lock);
 }
 
 static const struct memory_region_ops cf8_ops = {
@@ -339,6 +356,7 @@ void pci_bus_init(struct pci_bus *bus, struct memory_region *mem,
 		  struct memory_region *io)
 {
 	memset(bus, 0, sizeof(*bus));
+	pthread_mutex_init(&bus->lock, NULL);
 	bus->mem = mem;
 	bus->io = io;
 	memory_region_init_io(&bus->cf8, "pci-conf-addr", &cf8_ops, bus, 4);
@@ -353,25 +371,31 @@ void pci_bus_init(struct pci_bus *bus, struct memory_region *mem,
 	pci_bus_add_device(bus, &bus->host_bridge, 0);
 }
 
+void pci_bus_remove_device(struct pci_bus *bus, struct pci_device *d)
+{
+	if (d->bus != bus)
+		return;
+	memory_transaction_begin();
+	for (int i = 0; i < PCI_NUM_BARS; i++) {
+		struct pci_bar *b = &d->bars[i];
+
+		if (b->mapped)
+			memory_region_del_subregion(b->type & PCI_BAR_IO ?
+						    bus->io : bus->mem, b->mr);
+		b->mapped = false;
+	}
+	memory_transaction_commit();
+	bus->devices[d->slot] = NULL;
+	d->bus = NULL;
+	d->slot = -1;
+}
+
 void pci_bus_destroy(struct pci_bus *bus)
 {
 	memory_transaction_begin();
-	for (int s = 0; s < PCI_SLOTS; s++) {
-		struct pci_device *d = bus->devices[s];
-
-		for (int i = 0; d && i < PCI_NUM_BARS; i++) {
-			struct pci_bar *b = &d->bars[i];
-
-			if (b->mapped)
-				memory_region_del_subregion(b->type & PCI_BAR_IO ?
-							    bus->io : bus->mem,
-							    b->mr);
-			b->mapped = false;
-		}
-		if (d)
-			d->bus = NULL;
-		bus->devices[s] = NULL;
-	}
+	for (int s = 0; s < PCI_SLOTS; s++)
+		if (bus->devices[s])
+			pci_bus_remove_device(bus, bus->devices[s]);
 	memory_region_del_subregion(bus->io, &bus->cf8);
 	memory_region_del_subregion(bus->io, &bus->cfc);
 	memory_transaction_commit();

@@ -11,11 +11,12 @@
  * memory or I/O container only while the command register enables that
  * space and the BAR holds a usable address; the device hears of each change.
  *
- * Config accesses come from vCPU threads; the caller serializes them (one
- * lock per bus in the integration). */
+ * Config accesses through 0xCF8/0xCFC come from vCPU threads and are
+ * serialized by the bus lock; the device hooks run under it. */
 #ifndef DEVICES_PCI_H
 #define DEVICES_PCI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -103,6 +104,7 @@ struct pci_bus {
 	struct pci_device *devices[PCI_SLOTS];
 	struct memory_region *mem;	/* memory BARs go here */
 	struct memory_region *io;	/* I/O BARs go here */
+	pthread_mutex_t lock;		/* the latch and config accesses */
 	uint32_t config_address;	/* the 0xCF8 latch */
 	struct memory_region cf8, cfc;
 	struct pci_device host_bridge;	/* 00:00.0 */
@@ -114,7 +116,9 @@ struct pci_bus {
  * puts over RAM cannot hide it. */
 void pci_bus_init(struct pci_bus *bus, struct memory_region *mem,
 		  struct memory_region *io);
-/* Unmap every BAR and the config ports. */
+/* Unplug @d: its BARs are unmapped, its slot is free. */
+void pci_bus_remove_device(struct pci_bus *bus, struct pci_device *d);
+/* Unplug every device and unmap the config ports. */
 void pci_bus_destroy(struct pci_bus *bus);
 
 /* Identity: vendor, device, 24-bit class code (class << 16 | subclass << 8

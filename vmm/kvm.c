@@ -46,6 +46,9 @@ static int kvm_check_caps(struct kvm *kvm, struct error *err)
 	kvm->max_vcpus = v > 0 ? (unsigned)v : 1;
 	kvm->max_memslots = (unsigned)ioctl(kvm->dev_fd, KVM_CHECK_EXTENSION,
 					    KVM_CAP_NR_MEMSLOTS);
+	/* Without it devices take their notifications as MMIO exits. */
+	kvm->ioeventfd = ioctl(kvm->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0 &&
+		ioctl(kvm->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
 	return 0;
 }
 
@@ -146,6 +149,19 @@ int kvm_init(struct kvm *kvm, struct error *err)
 	}
 	kvm_route_apic_msrs(kvm);
 	return 0;
+}
+
+int kvm_ioeventfd(struct kvm *kvm, uint64_t gpa, int fd, bool assign)
+{
+	/* len 0: any write size matches (KVM_CAP_IOEVENTFD_ANY_LENGTH). */
+	struct kvm_ioeventfd e = {
+		.addr = gpa, .len = 0, .fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	if (!kvm->ioeventfd || kvm->vm_fd < 0)
+		return -1;
+	return ioctl(kvm->vm_fd, KVM_IOEVENTFD, &e) ? -1 : 0;
 }
 
 void kvm_destroy(struct kvm *kvm)

@@ -22,12 +22,18 @@ struct kvm {
 	bool x2apic;
 	bool tsc_deadline;
 	uint32_t tsc_khz;		/* 0: unknown */
+	bool ioeventfd;			/* any-length MMIO ioeventfds */
 };
 
 /* Opens /dev/kvm, checks the API version and every capability tinyvmm
  * relies on (naming the missing one), creates the VM. */
 int kvm_init(struct kvm *kvm, struct error *err);
 void kvm_destroy(struct kvm *kvm);
+
+/* KVM signals @fd on every guest write to MMIO address @gpa, of any size,
+ * without exiting to userspace (@assign), or stops doing so. -1 when this
+ * KVM cannot or the VM does not exist yet. */
+int kvm_ioeventfd(struct kvm *kvm, uint64_t gpa, int fd, bool assign);
 
 struct kvm_vcpu_handle {
 	int fd;

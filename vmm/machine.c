@@ -10,6 +10,7 @@
 #include "devices/debug_exit.h"
 #include "devices/error.h"
 #include "devices/serial.h"
+#include "devices/virtio_blk.h"
 #include "memory/address_space.h"
 #include "devices/lapic.h"
 #include "vmm/acpi.h"
@@ -53,6 +54,18 @@ static void machine_guest_exit(void *host, int status)
 	machine_stop(host, status);
 }
 
+static int machine_msi(void *host, uint64_t addr, uint32_t data)
+{
+	struct machine *m = host;
+
+	return m->apic.bus ? apic_bus_deliver_msi(m->apic.bus, addr, data) : -1;
+}
+
+static int machine_ioeventfd(void *host, uint64_t gpa, int fd, bool assign)
+{
+	return kvm_ioeventfd(&((struct machine *)host)->kvm, gpa, fd, assign);
+}
+
 /* RAM below 3 GiB at 0, the rest at 4 GiB, both aliases of one block, as
  * QEMU's pc machine does; the BIOS ROM at the top of 4 GiB with its last
  * 64 KiB also visible below 1 MiB, above the RAM there. */
@@ -87,6 +100,11 @@ static int machine_init_memory(struct machine *m, struct error *err)
 	memory_region_init_alias(&m->isa_bios, "isa-bios", &m->bios_rom,
 				 BIOS_ROM_SIZE - ISA_BIOS_SIZE, ISA_BIOS_SIZE);
 	memory_region_add_subregion(&m->system_root, ISA_BIOS_BASE, &m->isa_bios, 1);
+	/* PCI BARs sit under everything: one the guest puts over RAM or the
+	 * LAPIC cannot hide them. */
+	memory_region_init_container(&m->pci_mem, "pci-mem", UINT64_MAX);
+	memory_region_add_subregion(&m->system_root, 0, &m->pci_mem, -1);
+	pci_bus_init(&m->pci, &m->pci_mem, &m->io_root);
 	m->system = address_space_new("system", &m->system_root);
 	m->io = address_space_new("io", &m->io_root);
 	memory_transaction_commit();
@@ -110,13 +128,30 @@ static int machine_init_kvm(struct machine *m, struct error *err)
 	return 0;
 }
 
+/* --disk: a virtio-blk-pci device, its properties set directly (a file
+ * name may hold the ',' that -device uses between properties). */
+static int machine_add_disk(struct machine *m, const struct vmm_disk *d,
+			    struct error *err)
+{
+	struct object *blk = object_new(TYPE_VIRTIO_BLK_PCI);
+
+	object_add_child(m->devices, TYPE_VIRTIO_BLK_PCI, blk);
+	if (object_property_set(blk, "path", d->path, err) ||
+	    object_property_set(blk, "ro", d->ro ? "on" : "off", err) ||
+	    (d->serial[0] && object_property_set(blk, "serial", d->serial, err)))
+		return -1;
+	return device_realize((struct device *)blk, &m->env, err);
+}
+
 static int machine_init_devices(struct machine *m, struct error *err)
 {
 	struct object *serial;
 
 	m->env = (struct device_env){
 		.system_memory = &m->system_root, .io_space = &m->io_root,
-		.guest_exit = machine_guest_exit, .host = m,
+		.dma = m->system, .pci = &m->pci,
+		.guest_exit = machine_guest_exit, .msi = machine_msi,
+		.ioeventfd = machine_ioeventfd, .host = m,
 	};
 	m->devices = object_new(TYPE_CONTAINER);
 	/* Set directly: a file name may hold the ',' that separates properties. */
@@ -126,6 +161,9 @@ static int machine_init_devices(struct machine *m, struct error *err)
 	    device_realize((struct device *)serial, &m->env, err) ||
 	    !device_create(TYPE_ISA_DEBUG_EXIT, &m->env, m->devices, err))
 		return -1;
+	for (unsigned i = 0; i < m->opts->ndisks; i++)
+		if (machine_add_disk(m, &m->opts->disks[i], err))
+			return -1;
 	for (unsigned i = 0; i < m->opts->ndevices; i++)
 		if (!device_create(m->opts->devices[i], &m->env, m->devices, err))
 			return -1;
@@ -230,6 +268,8 @@ static void machine_print_stats(struct machine *m)
 	apic_host_print_stats(&m->apic, stderr);
 	address_space_print_stats(m->io, stderr);
 	address_space_print_stats(m->system, stderr);
+	for (struct object *o = m->devices->children; o; o = o->next_sibling)
+		virtio_blk_print_stats(o, stderr);
 }
 
 int machine_run(struct machine *m)
@@ -255,6 +295,8 @@ int machine_run(struct machine *m)
 void machine_destroy(struct machine *m)
 {
 	object_free(m->devices);	/* unrealize: unmaps their regions */
+	if (m->system)
+		pci_bus_destroy(&m->pci);
 	for (unsigned i = 0; i < m->ncpus; i++)
 		vcpu_destroy(&m->vcpus[i]);
 	free(m->vcpus);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "devices/device.h"
+#include "devices/pci.h"
 #include "memory/ramblock.h"
 #include "memory/region.h"
 #include "vmm/apic_host.h"
@@ -28,6 +29,8 @@ struct machine {
 	struct memory_region system_root, io_root;
 	struct memory_region ram_mr, ram_below_4g, ram_above_4g;
 	struct memory_region bios_rom, isa_bios;
+	struct memory_region pci_mem;	/* BARs, below everything else */
+	struct pci_bus pci;
 	struct address_space *system, *io;
 
 	struct object *devices;		/* owns every device */

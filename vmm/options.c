@@ -9,7 +9,7 @@
 
 enum opt_id {
 	OPT_MEM, OPT_CPUS, OPT_SERIAL, OPT_TRACE, OPT_STATS, OPT_TIMEOUT,
-	OPT_DEVICE, OPT_VERSION, OPT_HELP,
+	OPT_DEVICE, OPT_DISK, OPT_VERSION, OPT_HELP,
 };
 
 struct opt_spec {
@@ -28,6 +28,7 @@ static const struct opt_spec opt_specs[] = {
 	{ NULL, "--stats", false, OPT_STATS },
 	{ NULL, "--timeout", true, OPT_TIMEOUT },
 	{ "-device", "--device", true, OPT_DEVICE },
+	{ NULL, "--disk", true, OPT_DISK },
 	{ "-V", "--version", false, OPT_VERSION },
 	{ "-h", "--help", false, OPT_HELP },
 };
@@ -48,6 +49,9 @@ void options_print_help(const char *prog)
 	       "      --timeout SECS    stop the VM after SECS seconds (exit code 8)\n"
 	       "  -device, --device SPEC  add a device: NAME[,prop=value...];\n"
 	       "                        'help' lists the types and their properties\n"
+	       "      --disk FILE[,ro][,serial=ID]\n"
+	       "                        a raw disk image as a virtio-blk PCI device\n"
+	       "                        (read-only with ro; ID: up to 20 characters)\n"
 	       "  -V, --version         print the version\n"
 	       "  -h, --help            print this help\n\n"
 	       "Exit codes:\n"
@@ -113,6 +117,52 @@ static int add_device(const char *arg, struct vmm_options *o, struct error *err)
 	return 0;
 }
 
+/* One option after the file name: "ro" or "serial=ID". */
+static int disk_option(const char *opt, size_t len, struct vmm_disk *d,
+		       struct error *err)
+{
+	static const char serial[] = "serial=";
+	size_t n = sizeof(serial) - 1;
+
+	if (len == 2 && !strncmp(opt, "ro", 2)) {
+		d->ro = true;
+		return 0;
+	}
+	if (len >= n && !strncmp(opt, serial, n)) {
+		if (len - n > VMM_DISK_SERIAL_MAX)
+			return error_setf(err, "--disk: serial is at most %d "
+					  "characters", VMM_DISK_SERIAL_MAX);
+		memcpy(d->serial, opt + n, len - n);
+		d->serial[len - n] = 0;
+		return 0;
+	}
+	return error_setf(err, "--disk: unknown option '%.*s' (FILE[,ro][,serial=ID])",
+			  (int)len, opt);
+}
+
+static int add_disk(const char *arg, struct vmm_options *o, struct error *err)
+{
+	struct vmm_disk *d = &o->disks[o->ndisks];
+	const char *comma = strchr(arg, ',');
+	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	if (o->ndisks == VMM_MAX_DISKS)
+		return error_setf(err, "--disk: at most %d disks", VMM_MAX_DISKS);
+	if (!len || len >= sizeof(d->path))
+		return error_setf(err, "--disk: '%s' does not name a file", arg);
+	memset(d, 0, sizeof(*d));
+	memcpy(d->path, arg, len);
+	while (comma) {
+		const char *opt = comma + 1;
+
+		comma = strchr(opt, ',');
+		if (disk_option(opt, comma ? (size_t)(comma - opt) : strlen(opt), d, err))
+			return -1;
+	}
+	o->ndisks++;
+	return 0;
+}
+
 static int apply_option(enum opt_id id, const char *arg, struct vmm_options *o,
 			struct error *err)
 {
@@ -134,6 +184,8 @@ static int apply_option(enum opt_id id, const char *arg, struct vmm_options *o,
 		return parse_timeout(arg, o, err);
 	case OPT_DEVICE:
 		return add_device(arg, o, err);
+	case OPT_DISK:
+		return add_disk(arg, o, err);
 	case OPT_VERSION:
 		o->version = true;
 		return 0;

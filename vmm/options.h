@@ -14,6 +14,16 @@
 #define VMM_CPUS_MAX		64
 #define VMM_MAX_DEVICES		16
 #define VMM_CMDLINE_MAX		4096
+#define VMM_MAX_DISKS		4
+#define VMM_DISK_ARG_MAX	4096
+#define VMM_DISK_SERIAL_MAX	20	/* virtio-blk GET_ID bytes */
+
+/* --disk FILE[,ro][,serial=ID] */
+struct vmm_disk {
+	char path[VMM_DISK_ARG_MAX];
+	char serial[VMM_DISK_SERIAL_MAX + 1];
+	bool ro;
+};
 
 struct vmm_options {
 	const char *guest_path;
@@ -24,6 +34,8 @@ struct vmm_options {
 	double timeout;			/* seconds; 0: none */
 	const char *devices[VMM_MAX_DEVICES];
 	unsigned ndevices;
+	struct vmm_disk disks[VMM_MAX_DISKS];
+	unsigned ndisks;
 	char cmdline[VMM_CMDLINE_MAX];	/* the words after "--", space separated */
 	bool help, version, device_help;	/* print and exit */
 };

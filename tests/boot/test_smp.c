@@ -32,22 +32,6 @@ static bool needs_two(const char *name)
 	return false;
 }
 
-/* "ok N - name" followed by the end of the line or " # SKIP ...". */
-static const char *find_result(const char *out, const char *name)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), " - %s", name);
-	for (p = strstr(out, pat); p; p = strstr(p + 1, pat)) {
-		char next = p[strlen(pat)];
-
-		if (next == '\n' || next == ' ')
-			return p;
-	}
-	return NULL;
-}
-
 static void check_cpus(int ncpus)
 {
 	char arg[8], diag[64];
@@ -60,8 +44,8 @@ static void check_cpus(int ncpus)
 	snprintf(diag, sizeof(diag), "%d CPUs, APIC IDs 0", ncpus);
 	cr_assert(strstr(res.out, diag), "no '%s' in:\n%s", diag, res.out);
 	for (size_t i = 0; i < sizeof(smp_tests) / sizeof(smp_tests[0]); i++) {
-		const char *name = smp_tests[i], *p = find_result(res.out, name);
-		bool skipped = p && !strncmp(p + 3 + strlen(name), " # SKIP", 7);
+		const char *name = smp_tests[i], *p = tap_find(res.out, name);
+		bool skipped = tap_skipped(res.out, name);
 
 		cr_assert(p, "-c %d: no result for %s:\n%s", ncpus, name, res.out);
 		cr_assert_eq(skipped, ncpus == 1 && needs_two(name),

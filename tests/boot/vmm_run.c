@@ -79,3 +79,36 @@ void vmm_run(const char *const *argv, int limit_s, struct vmm_result *r)
 	slurp(out_path, r->out, sizeof(r->out));
 	slurp(err_path, r->err, sizeof(r->err));
 }
+
+const char *tap_find(const char *out, const char *name)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " - %s", name);
+	for (p = strstr(out, pat); p; p = strstr(p + 1, pat)) {
+		char next = p[strlen(pat)];
+
+		if (next == '\n' || next == ' ')
+			return p;
+	}
+	return NULL;
+}
+
+bool tap_skipped(const char *out, const char *name)
+{
+	const char *p = tap_find(out, name);
+
+	return p && !strncmp(p + 3 + strlen(name), " # SKIP", 7);
+}
+
+bool tap_passed(const char *out, const char *name)
+{
+	const char *p = tap_find(out, name), *line = p;
+
+	if (!p || tap_skipped(out, name))
+		return false;
+	while (line > out && line[-1] != '\n')
+		line--;
+	return !strncmp(line, "ok ", 3);
+}

@@ -14,6 +14,13 @@ struct vmm_result {
  * @limit_s seconds (a hang is a failure, not a stuck CI). */
 void vmm_run(const char *const *argv, int limit_s, struct vmm_result *r);
 bool kvm_available(void);
+/* The TAP result line of self-test @name in @out: a pointer to its " - name"
+ * (followed by the end of the line or " # SKIP ..."), or NULL. */
+const char *tap_find(const char *out, const char *name);
+/* Whether that line says "ok" (and not "not ok") without a SKIP. */
+bool tap_passed(const char *out, const char *name);
+/* Whether there is such a line and it says SKIP. */
+bool tap_skipped(const char *out, const char *name);
 
 #define BUNDLED_GUEST "guest/guest.elf"
 #define TEST_GUEST(name) "tests/guests/" name
