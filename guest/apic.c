@@ -85,3 +85,62 @@ bool wait_ge(const volatile uint32_t *p, uint32_t want, unsigned ms)
 			cpu_relax();
 	return true;
 }
+
+static void tick_handler(unsigned vector)
+{
+	(void)vector;
+	apic_eoi();
+}
+
+void apic_tick_start(unsigned ms)
+{
+	irq_set_handler(VEC_TICK, tick_handler);
+	apic_write(APIC_TDCR, APIC_TDCR_DIV1);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_PERIODIC | VEC_TICK);
+	apic_write(APIC_TMICT, ms * 1000000u);
+}
+
+void apic_tick_stop(void)
+{
+	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
+	apic_write(APIC_TMICT, 0);
+}
+
+/* The current count and the TSC read as close together as we can: of a
+ * few tries the one with the shortest rdtsc bracket, its middle. */
+static void count_and_tsc(uint32_t *c, uint64_t *t)
+{
+	uint64_t best = ~0ull;
+
+	for (int i = 0; i < 4; i++) {
+		uint64_t a = rdtsc();
+		uint32_t cc = apic_read(APIC_TMCCT);
+		uint64_t b = rdtsc();
+
+		if (b - a < best) {
+			best = b - a;
+			*c = cc;
+			*t = a + (b - a) / 2;
+		}
+	}
+}
+
+uint64_t tsc_khz(unsigned ms)
+{
+	uint32_t c1 = 0, c2 = 0, span = ms * 1000000u;
+	uint64_t t1 = 0, t2 = 0, end = deadline_ms(1000);
+
+	apic_write(APIC_TDCR, APIC_TDCR_DIV1);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | VEC_TIMER);
+	apic_write(APIC_TMICT, 50 * span);
+	count_and_tsc(&c1, &t1);
+	do
+		c2 = apic_read(APIC_TMCCT);
+	while (c1 - c2 < span && c2 <= c1 && !past(end));
+	count_and_tsc(&c2, &t2);
+	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | VEC_TIMER);
+	apic_write(APIC_TMICT, 0);
+	if (c2 >= c1 || c1 > 50 * span)
+		return 0;
+	return (t2 - t1) * 1000000 / (c1 - c2);
+}

@@ -49,6 +49,8 @@
 #define VEC_TPR_HIGH		0x60	/* class 6: above a TPR of 0x50 */
 #define VEC_NEST_HIGH		0x70
 #define VEC_STORM		0x80	/* + the sender's CPU index */
+#define VEC_BLK			0xd0	/* virtio-blk queue 0, MSI-X entry 0 */
+#define VEC_TICK		0xd1	/* apic_tick: ends the HLT of bounded waits */
 
 static inline uint32_t apic_read(unsigned reg)
 {
@@ -148,5 +150,20 @@ bool past(uint64_t deadline);
 void delay_ms(unsigned ms);
 /* Spins until *@p >= @want or @ms pass; true if reached. */
 bool wait_ge(const volatile uint32_t *p, uint32_t want, unsigned ms);
+
+/* A periodic LAPIC timer tick (vector VEC_TICK, handler only EOIs) every
+ * @ms, so that an "sti; hlt" wait wakes up to look at its TSC deadline even
+ * when the interrupt it waits for never comes. Assumes the 1 GHz timer
+ * clock of QEMU and tinyvmm; a slower clock only stretches the tick. */
+void apic_tick_start(unsigned ms);
+void apic_tick_stop(void);
+
+/* TSC ticks per millisecond, measured against the current-count register
+ * of a masked one-shot count at divide-by-1 (so with no interrupt latency
+ * in it) over @ms milliseconds (1..80) of the timer's 1 GHz clock; each end
+ * is the best-bracketed of a few reads, so a vCPU preempted between the
+ * two reads does not skew it. 0 if the count does not go down. Leaves the
+ * timer stopped and masked. */
+uint64_t tsc_khz(unsigned ms);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef GUEST_BOOT_H
 #define GUEST_BOOT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2badb002u
@@ -23,6 +24,8 @@ struct multiboot_mmap_entry {
 #define MBI_MMAP	(1u << 6)
 #define MBI_LOADER_NAME	(1u << 9)
 
+#define MAPPED_TOP	(8ull << 30)	/* start.S maps the low 8 GiB */
+
 extern uint32_t boot_magic;
 extern const struct multiboot_info *boot_mbi;
 
@@ -30,5 +33,14 @@ extern const struct multiboot_info *boot_mbi;
 int boot_ram_range(uint64_t addr, uint64_t *start, uint64_t *end);
 /* The first available RAM range at or above @addr. */
 int boot_ram_above(uint64_t addr, uint64_t *start, uint64_t *end);
+
+/* Whether any available RAM overlaps [start, start + len); if so *end is
+ * the end of the first such range. */
+bool boot_ram_overlaps(uint64_t start, uint64_t len, uint64_t *end);
+/* Whether @word is one of the space-separated words of the multiboot
+ * command line (the first is the kernel's file name on tinyvmm and QEMU). */
+bool boot_cmdline_has(const char *word);
+/* Booted by tinyvmm (its multiboot loader name), not by QEMU. */
+bool boot_on_tinyvmm(void);
 
 #endif

@@ -7,31 +7,87 @@
 #include "tests.h"
 #include "apic.h"
 
+#define PIC1_DATA	0x21
+#define PIC2_DATA	0xa1
+
 const struct multiboot_info *boot_mbi;
+
+/* The type 1 (available RAM) entries of the memory map, one by one: *@p
+ * starts at 0. */
+static const struct multiboot_mmap_entry *next_ram(const uint8_t **p)
+{
+	const uint8_t *lim;
+
+	if (!boot_mbi || !(boot_mbi->flags & MBI_MMAP))
+		return 0;
+	if (!*p)
+		*p = (const uint8_t *)(uintptr_t)boot_mbi->mmap_addr;
+	lim = (const uint8_t *)(uintptr_t)boot_mbi->mmap_addr + boot_mbi->mmap_length;
+	while (*p < lim) {
+		const struct multiboot_mmap_entry *e = (const void *)*p;
+
+		*p += e->size + 4;
+		if (e->type == 1)
+			return e;
+	}
+	return 0;
+}
 
 /* The range of the memory map with type 1 that contains @addr, or the first
  * one at or above it. */
 static int find_ram(uint64_t addr, bool above, uint64_t *start, uint64_t *end)
 {
-	const uint8_t *p, *lim;
+	const uint8_t *p = 0;
+	const struct multiboot_mmap_entry *e;
 
-	if (!boot_mbi || !(boot_mbi->flags & MBI_MMAP))
-		return 0;
-	p = (const uint8_t *)(uintptr_t)boot_mbi->mmap_addr;
-	lim = p + boot_mbi->mmap_length;
-	for (; p < lim; p += ((const struct multiboot_mmap_entry *)p)->size + 4) {
-		const struct multiboot_mmap_entry *e = (const void *)p;
-
-		if (e->type != 1)
-			continue;
+	while ((e = next_ram(&p)))
 		if ((above && e->addr >= addr) ||
 		    (!above && addr >= e->addr && addr - e->addr < e->len)) {
 			*start = e->addr;
 			*end = e->addr + e->len;
 			return 1;
 		}
-	}
 	return 0;
+}
+
+bool boot_ram_overlaps(uint64_t start, uint64_t len, uint64_t *end)
+{
+	const uint8_t *p = 0;
+	const struct multiboot_mmap_entry *e;
+
+	while ((e = next_ram(&p)))
+		if (e->len && start < e->addr + e->len && e->addr < start + len) {
+			*end = e->addr + e->len;
+			return true;
+		}
+	return false;
+}
+
+bool boot_on_tinyvmm(void)
+{
+	return boot_mbi && (boot_mbi->flags & MBI_LOADER_NAME) &&
+	       !strcmp((const char *)(uintptr_t)boot_mbi->boot_loader_name, "tinyvmm");
+}
+
+bool boot_cmdline_has(const char *word)
+{
+	const char *p;
+	size_t n = strlen(word);
+
+	if (!boot_mbi || !(boot_mbi->flags & MBI_CMDLINE) || !n)
+		return false;
+	for (p = (const char *)(uintptr_t)boot_mbi->cmdline; *p;) {
+		size_t len = 0;
+
+		while (*p == ' ')
+			p++;
+		while (p[len] && p[len] != ' ')
+			len++;
+		if (len == n && !strncmp(p, word, n))
+			return true;
+		p += len;
+	}
+	return false;
 }
 
 int boot_ram_range(uint64_t addr, uint64_t *start, uint64_t *end)
@@ -109,6 +165,16 @@ static void print_boot_info(void)
 		       (unsigned long long)e);
 }
 
+/* A PC's BIOS (SeaBIOS on QEMU -M pc) hands over with the 8259 PICs set up
+ * for real mode and the PIT running: at the first sti, IRQ0 would arrive as
+ * vector 8 and look like a double fault. Mask every line; where there is no
+ * PIC (tinyvmm) the writes go nowhere. */
+static void pic_mask_all(void)
+{
+	outb(PIC1_DATA, 0xff);
+	outb(PIC2_DATA, 0xff);
+}
+
 void guest_main(uint32_t magic, uint32_t info)
 {
 	int failed;
@@ -117,7 +183,10 @@ void guest_main(uint32_t magic, uint32_t info)
 	boot_mbi = magic == MULTIBOOT_BOOTLOADER_MAGIC ?
 		   (const struct multiboot_info *)(uintptr_t)info : 0;
 	serial_init();
+	pic_mask_all();
 	print_boot_info();
+	if (boot_cmdline_has("blk-bench"))
+		guest_exit(blk_bench(!boot_cmdline_has("no-event-idx")));
 	failed = tap_run(guest_tests, guest_ntests);
 	guest_exit(failed > 127 ? 127 : failed);
 }

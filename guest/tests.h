@@ -17,4 +17,18 @@ int test_timer_oneshot(void);
 int test_timer_periodic(void);
 int test_ipi_storm(void);
 
+/* tests_blk.c: in this order (blk-reset-inflight checks the pattern if
+ * an earlier test wrote or found it). */
+int test_blk_features(void);
+int test_blk_write_verify(void);
+int test_blk_readonly(void);
+int test_blk_flush(void);
+int test_blk_get_id(void);
+int test_blk_out_of_range(void);
+int test_blk_reset_inflight(void);
+
+/* bench_blk.c: the blk-bench mode instead of the self-tests; the exit
+ * status (0: every phase ran). */
+int blk_bench(bool event_idx);
+
 #endif

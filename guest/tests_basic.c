@@ -8,7 +8,6 @@
 #include "tests.h"
 
 #define FOUR_GIB	0x100000000ull
-#define MAPPED_TOP	(8ull << 30)	/* start.S maps the low 8 GiB */
 #define ROM_ADDR	0xffff0000ull
 /* Nothing answers here on tinyvmm nor on QEMU's microvm. */
 #define UNASSIGNED_MMIO	0xd0000000ull
@@ -97,17 +96,11 @@ static int test_highmem(void)
 /* tinyvmm documents a read-only BIOS ROM at 0xFFFF0000 and all-ones for
  * unassigned MMIO reads (as real hardware). QEMU's microvm keeps its
  * firmware in RAM and reads unassigned MMIO as 0: expected differences. */
-static bool on_tinyvmm(void)
-{
-	return boot_mbi && (boot_mbi->flags & MBI_LOADER_NAME) &&
-	       !strcmp((const char *)(uintptr_t)boot_mbi->boot_loader_name, "tinyvmm");
-}
-
 static int test_rom(void)
 {
 	uint32_t before = mmio_read32(ROM_ADDR);
 
-	if (!on_tinyvmm()) {
+	if (!boot_on_tinyvmm()) {
 		tap_skip("the firmware area is RAM on this machine");
 		return 0;
 	}
@@ -123,7 +116,7 @@ static int test_unassigned(void)
 {
 	uint32_t m = mmio_read32(UNASSIGNED_MMIO), p = inl(UNASSIGNED_PORT);
 
-	if ((m != 0xffffffff && (on_tinyvmm() || m != 0)) || p != 0xffffffff) {
+	if ((m != 0xffffffff && (boot_on_tinyvmm() || m != 0)) || p != 0xffffffff) {
 		tap_diag("unassigned MMIO read %#x, port read %#x", m, p);
 		return -1;
 	}
@@ -146,5 +139,12 @@ const struct guest_test guest_tests[] = {
 	{ "timer-oneshot", test_timer_oneshot },
 	{ "timer-periodic", test_timer_periodic },
 	{ "ipi-storm", test_ipi_storm },
+	{ "blk-features", test_blk_features },
+	{ "blk-write-verify", test_blk_write_verify },
+	{ "blk-readonly", test_blk_readonly },
+	{ "blk-flush", test_blk_flush },
+	{ "blk-get-id", test_blk_get_id },
+	{ "blk-out-of-range", test_blk_out_of_range },
+	{ "blk-reset-inflight", test_blk_reset_inflight },
 };
 const int guest_ntests = sizeof(guest_tests) / sizeof(guest_tests[0]);

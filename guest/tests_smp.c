@@ -407,29 +407,14 @@ static void timer_stop(void)
 	apic_write(APIC_TMICT, 0);
 }
 
-/* TSC ticks per 1000 ns, from the current-count register of a masked
- * one-shot count at divide-by-1 (so with no interrupt latency in it).
- * Also checks that the count goes down: 0 if it does not. */
+/* TSC ticks per 1000 ns (apic.c: tsc_khz). */
 static uint64_t tsc_per_us(void)
 {
-	uint32_t c1, c2;
-	uint64_t t1, t2, end = deadline_ms(1000);
+	uint64_t khz = tsc_khz(2);
 
-	apic_write(APIC_TDCR, APIC_TDCR_DIV1);
-	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED | VEC_TIMER);
-	apic_write(APIC_TMICT, 100000000);	/* 100 ms */
-	c1 = apic_read(APIC_TMCCT);
-	t1 = rdtsc();
-	do {
-		c2 = apic_read(APIC_TMCCT);
-		t2 = rdtsc();
-	} while (c1 - c2 < 2000000 && c2 <= c1 && !past(end));
-	timer_stop();
-	if (c2 >= c1 || c1 > 100000000) {
-		tap_diag("current count %u then %u: not counting down", c1, c2);
-		return 0;
-	}
-	return (t2 - t1) * 1000 / (c1 - c2);
+	if (!khz)
+		tap_diag("the current count is not counting down");
+	return khz / 1000;
 }
 
 static uint64_t tsc_to_us(uint64_t dt, uint64_t per_us)
