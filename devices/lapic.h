@@ -184,9 +184,14 @@ struct apic_host_ops {
 	/* Optional: one message reached @dst (src -1: a device / MSI). */
 	void (*trace_ipi)(void *opaque, int src, unsigned dst, unsigned mode,
 			  unsigned vector);
+	/* Optional: the vCPU whose thread is calling, or -1 if none (QEMU's
+	 * cpu_get_current_apic). Every vCPU sees its own LAPIC in the xAPIC
+	 * page; without this op each lapic device's page is its own LAPIC's. */
+	int (*current_cpu)(void *opaque);
 };
 
 struct apic_bus;	/* all LAPICs of one VM; delivery lives here */
+struct device;
 struct lapic;		/* one per vCPU */
 
 /* @ncpus 1..APIC_MAX_CPUS; @tsc_khz the guest TSC frequency (0: no TSC
@@ -264,6 +269,17 @@ bool lapic_has_wake_event(struct lapic *l, bool interrupts_on);
  * others. Early or repeated calls do nothing; a late call fires once and a
  * periodic timer keeps its phase. */
 void lapic_timer_fire(struct lapic *l);
+
+/* The LAPIC as a device of the object model (QOM's TYPE_APIC_COMMON): one
+ * per vCPU, made by the machine, not with -device. Property "id" is the APIC
+ * ID, which is the vCPU index. Realize attaches it to that LAPIC of
+ * env->apic_bus (an id out of range or already taken fails) and maps the
+ * xAPIC page into env->system_memory if there is one; unrealize undoes both.
+ * The registers stay in the bus (apic_bus_new makes them), so the model works
+ * without the object model too. */
+#define TYPE_LAPIC "lapic"
+/* The LAPIC a realized lapic device is attached to, or NULL. */
+struct lapic *lapic_from_device(struct device *dev);
 
 struct lapic_stats {
 	uint64_t delivered[256];	/* vectors injected (lapic_accept) */

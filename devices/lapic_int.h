@@ -57,6 +57,7 @@ struct lapic {
 	struct apic_bus *bus;
 	unsigned cpu;
 	bool bsp;
+	struct device *dev;	/* the lapic device attached, set at realize */
 
 	/* Written by any thread, atomics only (see lapic.h). */
 	_Atomic uint64_t pir[4];	/* posted-interrupt requests */

@@ -303,6 +303,33 @@ int object_property_set(struct object *obj, const char *name,
 	return prop_apply(obj, p, value, err);
 }
 
+int object_property_get_uint(struct object *obj, const char *name,
+			     uint64_t *value, struct error *err)
+{
+	const struct property *p = prop_find(obj->klass, name);
+	const void *field;
+
+	if (!p)
+		return error_setf(err, "%s has no property '%s'",
+				  object_type_name(obj), name);
+	field = (const char *)obj + p->offset;
+	switch (p->type) {
+	case PROP_BOOL:
+		*value = *(const bool *)field;
+		return 0;
+	case PROP_U32:
+		*value = *(const uint32_t *)field;
+		return 0;
+	case PROP_U64:
+	case PROP_SIZE:
+		*value = *(const uint64_t *)field;
+		return 0;
+	case PROP_STRING:
+		break;
+	}
+	return error_setf(err, "%s: not a number", p->name);
+}
+
 int object_property_parse_list(struct object *obj, const char *list,
 			       struct error *err)
 {

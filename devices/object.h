@@ -95,6 +95,10 @@ void *object_dynamic_cast(struct object *obj, const char *type_name);
 /* Properties, looked up along the class chain. */
 int object_property_set(struct object *obj, const char *name,
 			const char *value, struct error *err);
+/* A bool or number property's value (bools read 0 or 1); -1 if @obj has
+ * no such property or it is a string. */
+int object_property_get_uint(struct object *obj, const char *name,
+			     uint64_t *value, struct error *err);
 /* Applies "a=1,b=2" (the part of -device after the type name). */
 int object_property_parse_list(struct object *obj, const char *list,
 			       struct error *err);

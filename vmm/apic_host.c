@@ -62,6 +62,15 @@ static uint64_t host_guest_tsc(void *opaque, unsigned cpu)
 	return msrs.hdr.entries[0].data;
 }
 
+/* Which LAPIC the xAPIC page is: the calling vCPU's. */
+static int host_current_cpu(void *opaque)
+{
+	struct vcpu *v = vcpu_current();
+
+	(void)opaque;
+	return v ? (int)v->id : -1;
+}
+
 static const char *const delivery_mode_names[8] = {
 	"fixed", "lowest", "smi", "mode3", "nmi", "init", "sipi", "extint",
 };
@@ -87,35 +96,7 @@ static const struct apic_host_ops apic_host_ops = {
 	.timer_arm = host_timer_arm,
 	.guest_tsc = host_guest_tsc,
 	.trace_ipi = host_trace_ipi,
-};
-
-/* Each vCPU sees its own LAPIC at the same address, as QEMU's
- * cpu_get_current_apic() does: the caller's thread picks it. */
-static uint64_t apic_mmio_read(void *opaque, uint64_t offset, unsigned size)
-{
-	struct vcpu *v = vcpu_current();
-
-	(void)opaque;
-	return v ? lapic_mmio_read(v->apic, offset, size) : ~0ull;
-}
-
-static void apic_mmio_write(void *opaque, uint64_t offset, uint64_t value,
-			    unsigned size)
-{
-	struct vcpu *v = vcpu_current();
-
-	(void)opaque;
-	if (v)
-		lapic_mmio_write(v->apic, offset, value, size);
-}
-
-/* The model applies the SDM's size rules itself, so dispatch must pass every
- * access through unchanged. */
-static const struct memory_region_ops apic_mmio_ops = {
-	.read = apic_mmio_read,
-	.write = apic_mmio_write,
-	.valid = { .min = 1, .max = 8, .unaligned = true },
-	.impl = { .min = 1, .max = 8, .unaligned = true },
+	.current_cpu = host_current_cpu,
 };
 
 static int earliest_deadline(const struct apic_host *h, unsigned ncpus,
@@ -177,8 +158,19 @@ int apic_host_init(struct apic_host *h, struct machine *m, unsigned ncpus,
 	h->bus = apic_bus_new(ncpus, tsc_khz, &apic_host_ops, h);
 	if (!h->deadline || !h->bus)
 		return error_setf(err, "cannot create %u local APICs", ncpus);
-	memory_region_init_io(&h->mmio, "lapic", &apic_mmio_ops, h, APIC_MMIO_SIZE);
-	memory_region_add_subregion(&m->system_root, APIC_DEFAULT_BASE, &h->mmio, 1);
+	/* One lapic device per vCPU, owned by the machine's device tree like
+	 * any other: it maps the xAPIC page, and goes when the tree does. */
+	m->env.apic_bus = h->bus;
+	for (unsigned i = 0; i < ncpus; i++) {
+		struct object *dev = object_new(TYPE_LAPIC);
+		char id[16];
+
+		snprintf(id, sizeof(id), "%u", i);
+		object_add_child(m->devices, TYPE_LAPIC, dev);
+		if (object_property_set(dev, "id", id, err) ||
+		    device_realize((struct device *)dev, &m->env, err))
+			return -1;
+	}
 	return 0;
 }
 
@@ -201,10 +193,7 @@ void apic_host_destroy(struct apic_host *h)
 	if (!h->m)
 		return;
 	apic_host_stop(h);
-	if (h->bus) {
-		memory_region_del_subregion(&h->m->system_root, &h->mmio);
-		apic_bus_free(h->bus);
-	}
+	apic_bus_free(h->bus);	/* the lapic devices are gone with the tree */
 	free(h->deadline);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);

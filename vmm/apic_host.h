@@ -1,6 +1,6 @@
 /* The host side of the userspace LAPIC model (devices/lapic.h): how it
- * notifies vCPUs, its clock and timers, the xAPIC page at 0xFEE00000, the
- * MSRs KVM hands us, --trace and --stats. */
+ * notifies vCPUs, its clock and timers, which vCPU is calling, the lapic
+ * devices (one per vCPU, each mapping the xAPIC page), --trace and --stats. */
 #ifndef VMM_APIC_HOST_H
 #define VMM_APIC_HOST_H
 
@@ -9,8 +9,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "memory/region.h"
-
 struct apic_bus;
 struct error;
 struct machine;
@@ -18,7 +16,6 @@ struct machine;
 struct apic_host {
 	struct machine *m;
 	struct apic_bus *bus;
-	struct memory_region mmio;	/* the xAPIC page, whichever vCPU asks */
 
 	/* One thread, started with the first armed timer, sleeps until the
 	 * earliest LAPIC timer deadline and then notifies that vCPU, whose
