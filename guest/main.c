@@ -187,6 +187,8 @@ void guest_main(uint32_t magic, uint32_t info)
 	print_boot_info();
 	if (boot_cmdline_has("blk-bench"))
 		guest_exit(blk_bench(!boot_cmdline_has("no-event-idx")));
+	if (boot_cmdline_has("evil-virtio"))
+		guest_exit(evil_virtio());
 	failed = tap_run(guest_tests, guest_ntests);
 	guest_exit(failed > 127 ? 127 : failed);
 }

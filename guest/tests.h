@@ -31,4 +31,8 @@ int test_blk_reset_inflight(void);
  * status (0: every phase ran). */
 int blk_bench(bool event_idx);
 
+/* evil_virtio.c: the evil-virtio mode: a hostile virtio-blk driver; 0 when
+ * the device survived it and still reads the disk. */
+int evil_virtio(void);
+
 #endif

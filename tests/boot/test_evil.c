@@ -3,7 +3,10 @@
  * code; never crash, hang or (in `make asan`) trip a sanitizer. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vmm_run.h"
 
@@ -50,4 +53,45 @@ Test(evil, ipi_pingpong_needs_and_uses_two_cpus)
 	vmm_run((const char *const[]){ "--timeout", "60", "-c", "1",
 				       TEST_GUEST("ipi_pingpong_mb.elf"), NULL }, 90, &res);
 	cr_assert_eq(res.code, 5, "status 2 expected without an AP, got exit %d", res.code);
+}
+
+static unsigned count(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* The bundled guest as a hostile virtio-blk driver (guest/evil_virtio.c):
+ * config space, BARs, registers, ring addresses, malformed chains, ring
+ * corruption, junk MSIs, resets in flight. The device must log each kind
+ * of driver error once, never write the disk, and still read it after. */
+Test(evil, hostile_virtio_driver)
+{
+	char disk[] = "/tmp/tinyvmm-evil-XXXXXX", zero[4096] = { 0 }, buf[4096];
+	int fd = mkstemp(disk);
+	struct stat st;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 16 << 20), 0);
+	vmm_run((const char *const[]){ "--timeout", "120", "--disk", disk, BUNDLED_GUEST,
+				       "--", "evil-virtio", NULL }, 150, &res);
+	cr_assert_eq(res.code, 1, "exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.out,
+		     res.err);
+	cr_assert(strstr(res.out, "# evil: survived"), "%s", res.out);
+	cr_assert_null(strstr(res.err, "ERROR: AddressSanitizer"), "%s", res.err);
+	cr_assert_null(strstr(res.err, "runtime error"), "%s", res.err);
+	cr_assert_eq(count(res.err, "device needs reset (logged once)"), 1, "%s", res.err);
+	cr_assert_eq(count(res.err, "request failed (logged once)"), 1, "%s", res.err);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_size, 16 << 20, "the image changed size");
+	for (off_t off = 0; off < st.st_size; off += sizeof(buf)) {
+		cr_assert_eq(pread(fd, buf, sizeof(buf), off), (ssize_t)sizeof(buf));
+		cr_assert_eq(memcmp(buf, zero, sizeof(buf)), 0, "disk written at %lld",
+			     (long long)off);
+	}
+	close(fd);
+	unlink(disk);
 }
