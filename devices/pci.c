@@ -362,8 +362,10 @@ void pci_bus_init(struct pci_bus *bus, struct memory_region *mem,
 	memory_region_init_io(&bus->cf8, "pci-conf-addr", &cf8_ops, bus, 4);
 	memory_region_init_io(&bus->cfc, "pci-conf-data", &cfc_ops, bus, 4);
 	memory_transaction_begin();
-	memory_region_add_subregion(io, CONFIG_ADDRESS_PORT, &bus->cf8, 0);
-	memory_region_add_subregion(io, CONFIG_DATA_PORT, &bus->cfc, 0);
+	/* Priority 1: an I/O BAR the guest puts over them cannot take the
+	 * config ports away (the chipset decodes them first). */
+	memory_region_add_subregion(io, CONFIG_ADDRESS_PORT, &bus->cf8, 1);
+	memory_region_add_subregion(io, CONFIG_DATA_PORT, &bus->cfc, 1);
 	memory_transaction_commit();
 	/* Q35's DRAM controller, as QEMU's -M q35 shows it. */
 	pci_device_init(&bus->host_bridge, "host-bridge", 0x8086, 0x29c0,

@@ -8,23 +8,11 @@
 #include "memory/address_space.h"
 #include "memory/ramblock.h"
 #include "memory/region.h"
+#include "tests/fuzz/fuzz_input.h"
 
 #define NREGIONS 12
 #define RAM_SIZE 0x10000
 
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct input *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->p++ << (8 * i);
-	return v;
-}
 
 static uint64_t io_read(void *opaque, uint64_t off, unsigned size)
 {

@@ -378,6 +378,19 @@ Test(pci, io_bar_maps_in_port_space)
 	cr_assert_not(dev.bars[0].mapped);
 }
 
+/* The chipset decodes 0xCF8-0xCFF first: an I/O BAR put over them does
+ * not take config access away (the guest could never move it back). */
+Test(pci, io_bar_cannot_hide_the_config_ports)
+{
+	cfg_write(3, 0x20, 0xcc0);		/* 0xcc0-0xcff: over 0xcf8 */
+	cfg_write(3, PCI_COMMAND, PCI_COMMAND_IO);
+	cr_assert(dev.bars[4].mapped);
+	cr_assert_eq(inl(0xcc4), 0xb4000004, "the BAR decodes below the ports");
+	cr_assert_eq(cfg_read(3, 0x20), 0xcc1, "config reads still reach the device");
+	cfg_write(3, 0x20, 0xc040);
+	cr_assert_eq(dev.bars[4].addr, 0xc040, "and the guest can move it away");
+}
+
 static unsigned hook_off, hook_size;
 static uint32_t hook_val;
 
