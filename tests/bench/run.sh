@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # make bench: every figure side by side, tinyvmm vs the raw-KVM floor vs QEMU,
 # interleaved in one run so the machine's noise hits all alike. Prints a
-# table, rewrites docs/BENCHMARKS.md, keeps raw numbers in
-# tests/bench/out/results.csv. Timings are reported, never asserted.
+# table, rewrites docs/BENCHMARKS.md, docs/benchmarks.csv and
+# docs/benchmarks.png, keeps raw numbers in tests/bench/out/. Then the
+# virtio-blk benchmark (tests/bench/bench_blk.sh, interleaved the same way
+# inside) gets its own section. Timings are reported, never asserted.
 #
-#   tests/bench/run.sh [REPS]        (default 7)
-set -uo pipefail
+#   tests/bench/run.sh [REPS]    (default $BENCH_REPS, else 7)
+#   make bench BENCH_REPS=2      (a quick check that it all runs)
+set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-REPS=${1:-7}
+REPS=${1:-${BENCH_REPS:-7}}
+case $REPS in '' | *[!0-9]* | 0) echo "usage: $0 [REPS]  (REPS >= 1)" >&2; exit 2 ;; esac
 OUT=tests/bench/out
 B=build/bench
 MEASURE=$B/measure
@@ -43,7 +47,9 @@ for rep in $(seq 1 "$REPS"); do
 	run start tinyvmm "$rep" ./tinyvmm $B/exit_mb.elf
 	run start raw-kvm "$rep" $B/raw_kvm $B/exit_mb.elf
 	run bare tinyvmm "$rep" ./tinyvmm --version
-	[ -n "$QEMU" ] && run start qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" $B/exit_mb.elf
+	if [ -n "$QEMU" ]; then
+		run start qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" $B/exit_mb.elf
+	fi
 	run ipi tinyvmm "$rep" ./tinyvmm -c 2 tests/guests/ipi_pingpong_mb.elf
 	run storm tinyvmm "$rep" ./tinyvmm -c "$STORM_CPUS" tests/guests/ipi_storm_mb.elf
 	run storm0 tinyvmm "$rep" ./tinyvmm -c "$STORM_CPUS" tests/guests/ipi_storm0_mb.elf
@@ -57,8 +63,10 @@ for rep in $(seq 1 "$REPS"); do
 	for kind in pio mmio; do
 		run "$kind" tinyvmm "$rep" ./tinyvmm tests/guests/${kind}_loop_mb.elf
 		run "$kind" raw-kvm "$rep" $B/raw_kvm tests/guests/${kind}_loop_mb.elf
-		[ -n "$QEMU" ] && run "$kind" qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" \
-			tests/guests/${kind}_loop_mb.elf
+		if [ -n "$QEMU" ]; then
+			run "$kind" qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" \
+				tests/guests/${kind}_loop_mb.elf
+		fi
 	done
 done
 # QEMU's pc machine runs SeaBIOS, emulated instruction by instruction here:
@@ -68,6 +76,20 @@ if [ -n "$QEMU" ]; then
 		run start qemu-pc "$rep" "$QEMU" "${QEMU_PC[@]}" $B/exit_mb.elf
 	done
 fi
+
+# ---- virtio-blk: bench_blk.sh, REPS repetitions of its own ----
+# It boots the bundled guest (guest/guest.elf -- blk-bench) on a fresh
+# image and compares with host dd, so it runs apart from the loop above;
+# each of its repetitions runs tinyvmm, QEMU and dd in turn, the same idea.
+# Its table (stdout) and "figure,who,median,min,max" rows are kept in
+# $OUT; a failed run (status 1) leaves the others' figures and is said.
+BLK_MD=$OUT/blk.md
+BLK_CSV=$OUT/blk.csv
+BLK_CMD=(tests/bench/bench_blk.sh "$REPS" "$BLK_CSV")
+: > "$BLK_CSV"
+echo "running ${BLK_CMD[*]}"
+BLK_RC=0
+"${BLK_CMD[@]}" > "$BLK_MD" || BLK_RC=$?
 
 # ---- summary: medians, min, max; exit cost = (loop - start) / iterations ----
 ITER=$(loop_h LOOP_ITERATIONS); ITER=${ITER:-1000000}
@@ -149,11 +171,10 @@ RSS_NOTE="tinyvmm's peak RSS booting the trivial guest with 128 MiB of RAM is $(
 MEMBENCH=$OUT/memory.txt
 $B/bench_memory > "$MEMBENCH" 2>&1 || echo "(bench_memory failed)" >> "$MEMBENCH"
 
-# Benchmarks of features still being built say so instead of a number.
+# Benchmarks left out say so instead of a number.
 SKIPPED="- IPI ping-pong under QEMU with its userspace LAPIC (kernel-irqchip=off, deprecated): skipped: it boots the
   trivial guest but never finishes the ping-pong on this host (spins at 100% CPU), so QEMU's figure is with
-  its in-kernel LAPIC, which serves ICR/EOI/HLT without leaving the kernel.
-- virtio-blk MB/s and IOPS: skipped: tinyvmm has no virtio-blk device yet."
+  its in-kernel LAPIC, which serves ICR/EOI/HLT without leaving the kernel."
 
 # The part that goes both to the terminal and into docs/BENCHMARKS.md.
 REPORT=$OUT/report.md
@@ -162,13 +183,45 @@ cat "$REPORT"
 echo
 cat "$MEMBENCH"
 
+# ---- the virtio-blk section: bench_blk.sh's table, its command, and what
+# limits the figures, all computed from this run (no figure is written in) ----
+KVM_MOD=""		# the loaded kvm* modules, e.g. "kvm kvm_pvm"
+for m in /sys/module/kvm*; do
+	if [ -e "$m" ]; then KVM_MOD+="${KVM_MOD:+ }${m##*/}"; fi
+done
+BLK_SECTION=$OUT/blk_section.md
+{
+	echo "## virtio-blk"
+	echo
+	echo "Made by \`${BLK_CMD[*]}\` (run by \`make bench\` after the runs above; the"
+	echo "guest is \`guest/guest.elf\`'s \`blk-bench\` mode, guest/bench_blk.c)."
+	if [ "$BLK_RC" = 1 ]; then
+		echo
+		echo "**bench_blk.sh exited with status 1**: some runs failed (their logs are named in"
+		echo "\`make bench\`'s output); the figures below are from the runs that worked."
+	elif [ "$BLK_RC" != 0 ]; then
+		echo
+		echo "**bench_blk.sh could not run (status $BLK_RC)**: \`make bench\`'s output says why."
+	fi
+	echo
+	sed '/./,$!d' "$BLK_MD"		# less its leading blank line
+	echo
+	echo "### What limits these figures"
+	echo
+	# Every number in it comes from bench_blk.sh's CSV of this run.
+	awk -F, -v date="$(date -u +%Y-%m-%d)" -v reps="$REPS" -v kvm="${KVM_MOD:-unknown}" \
+		-f tests/bench/blk_limits.awk "$BLK_CSV"
+} > "$BLK_SECTION"
+echo
+cat "$BLK_SECTION"
+
 # ---- plot: start-up and exit costs, one panel each ----
 PLOT=docs/benchmarks.png
 if command -v gnuplot >/dev/null; then
 	{
 		echo "tinyvmm $T_START $PIO_T $MMIO_T"
 		echo "raw-KVM $R_START $PIO_R $MMIO_R"
-		[ -n "$Q_START" ] && echo "QEMU-microvm $Q_START $PIO_Q $MMIO_Q"
+		if [ -n "$Q_START" ]; then echo "QEMU-microvm $Q_START $PIO_Q $MMIO_Q"; fi
 	} > "$OUT/plot.dat"
 	gnuplot <<GP
 set terminal png size 1000,420
@@ -192,14 +245,14 @@ else
 fi
 
 # ---- docs/BENCHMARKS.md ----
-CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-KVM_MOD=$(ls /sys/module 2>/dev/null | grep '^kvm' | tr '\n' ' ')
+# awk, not `| head -1`: an early-closed pipe would fail under pipefail.
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
 	echo "# Benchmarks"
 	echo
 	echo "Made by \`make bench\` (tests/bench/run.sh, $REPS interleaved repetitions) on $(date -u +%Y-%m-%d)."
 	echo "Machine: $CPU, $(nproc) CPUs, kernel $(uname -r), KVM modules: ${KVM_MOD:-unknown}."
-	echo "QEMU: $([ -n "$QEMU" ] && "$QEMU" --version | head -1 || echo "not installed")."
+	echo "QEMU: $([ -n "$QEMU" ] && "$QEMU" --version | awk 'NR == 1' || echo "not installed")."
 	echo
 	echo "The same guest files run under every contender: \`exit_mb.elf\` (a multiboot image"
 	echo "that writes the exit port at once) for start-up and RSS, and \`tests/guests/{pio,mmio}_loop_mb.elf\`"
@@ -222,14 +275,27 @@ KVM_MOD=$(ls /sys/module 2>/dev/null | grep '^kvm' | tr '\n' ' ')
 	echo
 	cat "$REPORT"
 	echo
+	cat "$BLK_SECTION"
+	echo
 	echo "## Memory model (\`build/bench/bench_memory\`)"
 	echo
 	echo '```'
 	cat "$MEMBENCH"
 	echo '```'
 	echo
-	[ -f "$PLOT" ] && echo "![start-up and exit costs](benchmarks.png)" && echo
-	echo "Raw numbers: [benchmarks.csv](benchmarks.csv) (one row per run: bench, vmm, repetition, exit code, wall ns, peak RSS KiB)."
+	if [ -f "$PLOT" ]; then
+		echo "![start-up and exit costs](benchmarks.png)"
+		echo
+	fi
+	echo "Raw numbers: [benchmarks.csv](benchmarks.csv): one row per run (bench, vmm, repetition, exit code,"
+	echo "wall ns, peak RSS KiB), then, after a blank line and a header of their own, bench_blk.sh's rows"
+	echo "(figure, who, median, min, max over its runs)."
 } > docs/BENCHMARKS.md
-cp "$CSV" docs/benchmarks.csv
+# Two tables in one file, each with its header: the runs, then virtio-blk.
+{
+	cat "$CSV"
+	echo
+	echo "figure,who,median,min,max"
+	cat "$BLK_CSV"
+} > docs/benchmarks.csv
 echo "wrote docs/BENCHMARKS.md, docs/benchmarks.csv"

@@ -1,6 +1,6 @@
 /* IPI storm benchmark, multiboot v1 so tinyvmm and QEMU (-smp STORM_CPUS)
- * run the same file; start-up as in ipi_pingpong_mb.S (both CPUs switch to
- * long mode; kvm_pvm's emulator cannot do a 32-bit IRET).
+ * run the same file; start-up in mb_smp_start.S, as ipi_pingpong_mb.S (all
+ * CPUs switch to long mode; kvm_pvm's emulator cannot do a 32-bit IRET).
  *
  * Every CPU sends STORM_K fixed IPIs to every other CPU, all at once, on
  * STORM_WINDOW lanes per (sender, receiver) pair: sender s's lane j is vector
@@ -21,17 +21,10 @@
 #define W		STORM_WINDOW
 #define ROUNDS		(STORM_K / W)
 #define MAXC		8		/* APIC IDs 0..7 */
-#define LAPIC		0xfee00000
-#define LAPIC_ID	0x20
-#define LAPIC_EOI	0xb0
-#define LAPIC_SVR	0xf0
-#define LAPIC_ICR	0x300
-#define LAPIC_ICR2	0x310
 #define VEC_STORM	0x80
 /* CPU n's stack is the 4 KiB page below STACKS + (n + 1) * 4096, so a handler
  * finds its CPU in %rsp. */
 #define STACKS		0x70000
-#define AP_STACK	0x7000
 #define SPIN_BUDGET	5000000		/* pause loops before a wait gives up */
 
 #if NCPUS < 2 || NCPUS > MAXC
@@ -42,80 +35,15 @@
 #endif
 #define NVEC		(MAXC * W)	/* vectors 0x80..0xbf */
 
-	.section .multiboot, "ax"
-	.align 4
-	.long 0x1badb002, 0, -0x1badb002
+/* For mb_smp_start.S: the BSP starts on CPU 0's stack, the APs on a
+ * shared one only until long_mode moves each to its own; gates up to the last
+ * storm vector. */
+#define BSP_STACK	(STACKS + 0x1000)
+#define AP_STACK	0x7000
+#define IDT_VECTORS	(VEC_STORM + NVEC)
+#include "mb_smp_start.S"
 
-/* ---- APs start here in real mode, from a copy at 0x8000 (SIPI vector 8) */
 	.text
-	.code16
-trampoline:
-	cli
-	xorw %ax, %ax
-	movw %ax, %ds
-	lgdtl tramp_gdt_desc - trampoline + 0x8000
-	movl $AP_STACK, %esp
-	movl %cr0, %eax
-	orl $1, %eax
-	movl %eax, %cr0
-	ljmpl $0x18, $enter_long_mode
-tramp_gdt_desc:
-	.word gdt_end - gdt - 1
-	.long gdt
-trampoline_end:
-
-	.code32
-	.globl _start
-_start:
-	lgdt gdt_desc
-	movl $STACKS + 0x1000, %esp
-	movl $trampoline, %esi
-	movl $0x8000, %edi
-	movl $trampoline_end - trampoline, %ecx
-	rep movsb
-	call build_page_tables
-	ljmp $0x18, $enter_long_mode
-
-/* 4 GiB identity map with 2 MiB pages: PML4 -> PDPT -> 4 page directories. */
-build_page_tables:
-	movl $pdpt + 3, pml4
-	xorl %ecx, %ecx
-1:	movl %ecx, %eax
-	shll $12, %eax
-	addl $pds + 3, %eax
-	movl %eax, pdpt(,%ecx,8)
-	incl %ecx
-	cmpl $4, %ecx
-	jne 1b
-	xorl %ecx, %ecx
-2:	movl %ecx, %eax
-	shll $21, %eax
-	orl $0x83, %eax
-	movl %eax, pds(,%ecx,8)
-	incl %ecx
-	cmpl $2048, %ecx
-	jne 2b
-	ret
-
-enter_long_mode:
-	movw $0x10, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw %ax, %ss
-	movl %cr4, %eax
-	orl $0x20, %eax
-	movl %eax, %cr4
-	movl $pml4, %eax
-	movl %eax, %cr3
-	movl $0xc0000080, %ecx
-	rdmsr
-	orl $0x100, %eax
-	wrmsr
-	movl %cr0, %eax
-	orl $0x80000001, %eax
-	movl %eax, %cr0
-	ljmp $0x08, $long_mode
-
 	.code64
 /* Every CPU: %rbx = LAPIC, %r12 = own APIC ID, its own stack. */
 long_mode:
@@ -225,17 +153,6 @@ lost:
 	movb $4, %al
 	outb %al, $0xf4
 
-/* A 64-bit interrupt gate at %rdi for the handler at %rax. */
-set_gate:
-	movw %ax, (%rdi)
-	movw $0x08, 2(%rdi)
-	movw $0x8e00, 4(%rdi)
-	shrq $16, %rax
-	movw %ax, 6(%rdi)
-	shrq $16, %rax
-	movl %eax, 8(%rdi)
-	ret
-
 /* Vector 0x80 + k (k = sender * W + lane): recv[me][k]++ (me from the
  * stack), EOI. */
 	.irp k, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63
@@ -257,30 +174,10 @@ handlers:
 	.irp k, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63
 	.quad handler\k
 	.endr
-gdt:
-	.quad 0
-	.quad 0x00af9a000000ffff	/* 0x08: 64-bit code */
-	.quad 0x00cf92000000ffff	/* 0x10: data */
-	.quad 0x00cf9a000000ffff	/* 0x18: 32-bit code */
-gdt_end:
-gdt_desc:
-	.word gdt_end - gdt - 1
-	.long gdt
-	.align 8
-idt_desc:
-	.word idt_end - idt - 1
-	.quad idt
-bsp_done:	.long 0
 ap_ready:	.long 0
 ap_done:	.long 0
 go:		.long 0
 
 	.bss
-	.align 4096
-pml4:	.skip 4096
-pdpt:	.skip 4096
-pds:	.skip 4 * 4096
+	.align 4
 recv:	.skip MAXC * NVEC * 4	/* recv[receiver][sender][lane] */
-	.align 16
-idt:	.skip (VEC_STORM + NVEC) * 16
-idt_end:
