@@ -64,7 +64,11 @@ test check: unit boot asan
 asan:
 	$(MAKE) BUILD=build-asan VMM=build-asan/tinyvmm OPTFLAGS="$(ASAN_FLAGS)" \
 		build-asan/tinyvmm build-asan/unit_tests build-asan/boot_tests guest
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/unit_tests
+	set -o pipefail; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		build-asan/unit_tests 2>&1 | tee build-asan/unit_tests.log
+	@# Criterion counts a test whose process leaks at exit as passed.
+	@! grep -q "ERROR: LeakSanitizer" build-asan/unit_tests.log || \
+		{ echo "make asan: leaks reported above"; exit 1; }
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		TINYVMM=build-asan/tinyvmm build-asan/boot_tests
 
