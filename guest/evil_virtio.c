@@ -4,7 +4,7 @@
  * APIC and the ROM, writes junk to every virtio register, hands the device
  * rings and buffers outside RAM, loops, over-long and nested chains,
  * misdirected buffers, absurd sectors and lengths, a corrupt avail ring,
- * junk MSI messages, and resets with requests in flight. None of it may
+ * junk MSI messages, a notify storm, and resets with requests in flight. None of it may
  * crash or hang the VMM or write the disk; then the device, initialised
  * properly, must still read the disk. The exit status is 0 when it does.
  * Each attack prints "# evil: ..." with what the device answered. */
@@ -137,6 +137,7 @@ static void attack_bars(void)
 	static const uint64_t places[] = { 0x100000, LAPIC_PAGE, 0xfffc0000, 0 };
 	struct pci_dev *d = vb.pci;
 	uint32_t lo = pci_read32(d, PCI_BAR0 + 16), hi = pci_read32(d, PCI_BAR0 + 20);
+	uint32_t msix_bar = pci_read32(d, PCI_BAR0 + 4);
 	uint16_t cmd = pci_read16(d, PCI_COMMAND);
 
 	for (unsigned i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
@@ -144,14 +145,17 @@ static void attack_bars(void)
 		pci_write32(d, PCI_BAR0 + 20, 0);
 		(void)apic_read(0x30);		/* the LAPIC still answers */
 	}
+	/* Both BARs at one address: they overlap each other. */
+	pci_write32(d, PCI_BAR0 + 4, pci_read32(d, PCI_BAR0 + 16) & ~0xfu);
 	pci_write32(d, PCI_BAR0 + 20, 0xffffffff);	/* top of 2^64 */
 	for (unsigned i = 0; i < 1000; i++)
 		pci_write16(d, PCI_COMMAND, (uint16_t)(i & 1 ? cmd : 0));
+	pci_write32(d, PCI_BAR0 + 4, msix_bar);
 	pci_write32(d, PCI_BAR0 + 16, lo);
 	pci_write32(d, PCI_BAR0 + 20, hi);
 	pci_write16(d, PCI_COMMAND, cmd);
-	printf("# evil: BARs over RAM, LAPIC, ROM, 2^64; 1000 decode toggles; "
-	       "LAPIC version %#x\n", apic_read(0x30));
+	printf("# evil: BARs over RAM, LAPIC, ROM, each other, 2^64; 1000 decode "
+	       "toggles; LAPIC version %#x\n", apic_read(0x30));
 }
 
 /* Every common register at every width with ones and zeros; every notify
@@ -173,6 +177,38 @@ static void attack_registers(void)
 		mmio_write8(vb.devcfg + off, 0xff);
 	}
 	printf("# evil: junk in every register; device status %#x\n",
+	       vblk_device_status(&vb));
+}
+
+/* Ones at every width over the whole MSI-X page, with the function masked
+ * (ones as a message would be vector 0xff, ExtINT: dropped anyway). */
+static void attack_msix_page(void)
+{
+	uint64_t page = vb.msix_table & ~0xfffull;
+	unsigned ctrl = vb.msix_cap + 2;
+
+	pci_write16(vb.pci, ctrl, pci_read16(vb.pci, ctrl) | 0x4000);
+	for (unsigned off = 0; off < 4096; off++) {
+		mmio_write8(page + off, 0xff);
+		if (off % 2 == 0)
+			mmio_write16(page + off, 0xffff);
+		if (off % 4 == 0)
+			mmio_write32(page + off, ~0u);
+		if (off % 8 == 0)
+			*(volatile uint64_t *)(page + off) = ~0ull;
+		(void)mmio_read32(page + (off & ~3u));
+	}
+	printf("# evil: ones at every width over the MSI-X page\n");
+}
+
+/* Notifications with nothing to do, as fast as the guest can write them. */
+static void attack_notify_storm(void)
+{
+	if (!fresh())
+		return;
+	for (unsigned i = 0; i < 20000; i++)
+		mmio_write16(vb.notify, 0);
+	printf("# evil: 20000 empty notifies; device status %#x\n",
 	       vblk_device_status(&vb));
 }
 
@@ -310,6 +346,8 @@ int evil_virtio(void)
 	attack_config_space();
 	attack_bars();
 	attack_registers();
+	attack_msix_page();
+	attack_notify_storm();
 	attack_queue_setup();
 	attack_chains();
 	attack_rings();

@@ -20,11 +20,23 @@ static void expect_one_line(int code, const char *part)
 	cr_assert(!strncmp(res.err, "tinyvmm: ", 9), "%s", res.err);
 }
 
+/* The files write_tmp made, removed when the test ends. */
+static char tmp_paths[16][64];
+static unsigned ntmp;
+
+static void remove_tmp(void)
+{
+	while (ntmp)
+		unlink(tmp_paths[--ntmp]);
+}
+
 static char *write_tmp(const void *data, size_t len)
 {
-	static char path[64];
+	char *path = tmp_paths[ntmp];
 	FILE *f;
 
+	cr_assert_lt(ntmp, 16u);
+	ntmp++;
 	strcpy(path, "/tmp/tinyvmm-bad-XXXXXX");
 	close(mkstemp(path));
 	f = fopen(path, "wb");
@@ -32,6 +44,8 @@ static char *write_tmp(const void *data, size_t len)
 	fclose(f);
 	return path;
 }
+
+TestSuite(bad_input, .fini = remove_tmp);
 
 Test(bad_input, usage_errors)
 {

@@ -23,7 +23,7 @@ bool kvm_available(void)
 	return true;
 }
 
-static void slurp(const char *path, char *buf, size_t size)
+static void slurp_keep(const char *path, char *buf, size_t size)
 {
 	FILE *f = fopen(path, "r");
 	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
@@ -31,10 +31,27 @@ static void slurp(const char *path, char *buf, size_t size)
 	buf[n] = '\0';
 	if (f)
 		fclose(f);
+}
+
+static void slurp(const char *path, char *buf, size_t size)
+{
+	slurp_keep(path, buf, size);
 	unlink(path);
 }
 
-static int wait_with_limit(pid_t pid, int limit_s)
+/* Whether the file at @path holds @marker yet. */
+static bool file_has(const char *path, const char *marker)
+{
+	static char buf[65536];
+
+	slurp_keep(path, buf, sizeof(buf));
+	return strstr(buf, marker) != NULL;
+}
+
+/* Waits for the child; kills it after @limit_s seconds, or with SIGKILL as
+ * soon as its stdout (@out_path) shows @marker, when there is one. */
+static int wait_with_limit(pid_t pid, int limit_s, const char *out_path,
+			   const char *marker)
 {
 	struct timespec nap = { 0, 10 * 1000 * 1000 };
 	int status;
@@ -44,6 +61,11 @@ static int wait_with_limit(pid_t pid, int limit_s)
 
 		if (r == pid)
 			break;
+		if (marker && file_has(out_path, marker)) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
 		if (waited_ms > limit_s * 1000L) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
@@ -56,6 +78,12 @@ static int wait_with_limit(pid_t pid, int limit_s)
 }
 
 void vmm_run(const char *const *argv, int limit_s, struct vmm_result *r)
+{
+	vmm_run_until(argv, limit_s, NULL, r);
+}
+
+void vmm_run_until(const char *const *argv, int limit_s, const char *marker,
+		   struct vmm_result *r)
 {
 	char out_path[] = "/tmp/tinyvmm-out-XXXXXX", err_path[] = "/tmp/tinyvmm-err-XXXXXX";
 	const char *vmm = getenv("TINYVMM") ? getenv("TINYVMM") : "./tinyvmm";
@@ -75,7 +103,7 @@ void vmm_run(const char *const *argv, int limit_s, struct vmm_result *r)
 	cr_assert_eq(posix_spawn(&pid, vmm, &fa, NULL, args, environ), 0,
 		     "cannot run %s", vmm);
 	posix_spawn_file_actions_destroy(&fa);
-	r->code = wait_with_limit(pid, limit_s);
+	r->code = wait_with_limit(pid, limit_s, out_path, marker);
 	slurp(out_path, r->out, sizeof(r->out));
 	slurp(err_path, r->err, sizeof(r->err));
 }

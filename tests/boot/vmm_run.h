@@ -13,6 +13,10 @@ struct vmm_result {
 /* argv without the program name, NULL terminated. The child is killed after
  * @limit_s seconds (a hang is a failure, not a stuck CI). */
 void vmm_run(const char *const *argv, int limit_s, struct vmm_result *r);
+/* The same, but SIGKILL it as soon as its stdout shows @marker (code then
+ * 128 + 9). */
+void vmm_run_until(const char *const *argv, int limit_s, const char *marker,
+		   struct vmm_result *r);
 bool kvm_available(void);
 /* The TAP result line of self-test @name in @out: a pointer to its " - name"
  * (followed by the end of the line or " # SKIP ..."), or NULL. */
