@@ -443,14 +443,20 @@ static struct {
 	uint16_t notify_off;
 } drv;
 
-static uint64_t device_features(void)
+/* The 64 feature bits behind a select/window register pair. */
+static uint64_t read_features(unsigned select, unsigned window)
 {
 	uint64_t f;
 
-	common_write(DFSELECT, 0, 4);
-	f = common_read(DF, 4);
-	common_write(DFSELECT, 1, 4);
-	return f | common_read(DF, 4) << 32;
+	common_write(select, 0, 4);
+	f = common_read(window, 4);
+	common_write(select, 1, 4);
+	return f | common_read(window, 4) << 32;
+}
+
+static uint64_t device_features(void)
+{
+	return read_features(DFSELECT, DF);
 }
 
 static void write_driver_features(uint64_t f)
@@ -463,12 +469,7 @@ static void write_driver_features(uint64_t f)
 
 static uint64_t driver_features(void)
 {
-	uint64_t f;
-
-	common_write(GFSELECT, 0, 4);
-	f = common_read(GF, 4);
-	common_write(GFSELECT, 1, 4);
-	return f | common_read(GF, 4) << 32;
+	return read_features(GFSELECT, GF);
 }
 
 /* Reset, then ACK, DRIVER, negotiate @features, FEATURES_OK (checked). */
