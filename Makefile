@@ -6,7 +6,7 @@ LDLIBS  := -lelf -lm -pthread
 
 BUILD   ?= build
 VMM     ?= tinyvmm
-LIB_SRC := $(wildcard memory/*.c devices/*.c) $(filter-out vmm/main.c,$(wildcard vmm/*.c))
+LIB_SRC := $(wildcard memory/*.c devices/*.c devices/*/*.c) $(filter-out vmm/main.c,$(wildcard vmm/*.c))
 LIB     := $(BUILD)/libtinyvmm.a
 UNIT    := $(BUILD)/unit_tests
 BOOT    := $(BUILD)/boot_tests

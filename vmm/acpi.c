@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "devices/error.h"
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 #include "vmm/layout.h"
 
 /* Offsets inside the ROM, which the guest sees at ISA_BIOS_BASE + offset. */

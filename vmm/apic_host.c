@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "devices/error.h"
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 #include "vmm/machine.h"
 #include "vmm/vcpu.h"
 

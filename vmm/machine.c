@@ -7,12 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "devices/debug_exit.h"
+#include "devices/misc/debug_exit.h"
 #include "devices/error.h"
-#include "devices/serial.h"
-#include "devices/virtio_blk.h"
+#include "devices/char/serial.h"
+#include "devices/virtio/virtio_blk.h"
 #include "memory/address_space.h"
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 #include "vmm/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/exit_codes.h"

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 #include "devices/device.h"
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "memory/ramblock.h"
 #include "memory/region.h"
 #include "vmm/apic_host.h"

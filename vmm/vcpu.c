@@ -7,7 +7,7 @@
 #include <sys/ioctl.h>
 
 #include "devices/error.h"
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 #include "memory/address_space.h"
 #include "vmm/exit_codes.h"
 #include "vmm/machine.h"

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 
 static uint64_t fake_now;
 

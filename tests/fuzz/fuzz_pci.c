@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "memory/address_space.h"
 #include "memory/ramblock.h"
 #include "memory/region.h"

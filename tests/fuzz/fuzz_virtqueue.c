@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devices/virtqueue.h"
+#include "devices/virtio/virtqueue.h"
 #include "memory/address_space.h"
 #include "memory/ramblock.h"
 #include "memory/region.h"

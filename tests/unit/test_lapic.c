@@ -3,7 +3,7 @@
  * test_lapic_stress.c). */
 #include <criterion/criterion.h>
 
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 
 #define MAXC 32
 

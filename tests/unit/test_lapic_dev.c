@@ -6,7 +6,7 @@
 
 #include "devices/device.h"
 #include "devices/error.h"
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 #include "memory/address_space.h"
 #include "memory/region.h"
 

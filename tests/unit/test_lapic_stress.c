@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 
 #define SENDERS		4
 #define PER_SENDER	48	/* distinct vectors per sender */

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 #include "memory/address_space.h"
 #include "memory/region.h"
 

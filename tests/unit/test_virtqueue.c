@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "devices/virtqueue.h"
+#include "devices/virtio/virtqueue.h"
 #include "memory/address_space.h"
 #include "memory/ramblock.h"
 #include "memory/region.h"

@@ -4,9 +4,9 @@
  * N with divide-by-D lasts N * D ns. Nothing ticks: the current count is
  * computed from ops->now_ns(), and the next expiry is handed to the VMM with
  * ops->timer_arm(); the VMM calls lapic_timer_fire() when it passes. */
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 
-#include "devices/lapic_int.h"
+#include "devices/intc/lapic_int.h"
 
 static unsigned timer_mode(const struct lapic *l)
 {

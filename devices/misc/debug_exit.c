@@ -1,4 +1,4 @@
-#include "devices/debug_exit.h"
+#include "devices/misc/debug_exit.h"
 
 #include "devices/device.h"
 #include "devices/error.h"

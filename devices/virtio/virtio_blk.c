@@ -9,7 +9,7 @@
  * fdatasync() returned, so a completed FLUSH means the data is on stable
  * storage. */
 #define _GNU_SOURCE	/* fallocate */
-#include "devices/virtio_blk.h"
+#include "devices/virtio/virtio_blk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +24,7 @@
 
 #include "devices/device.h"
 #include "devices/error.h"
-#include "devices/virtio_pci.h"
+#include "devices/virtio/virtio_pci.h"
 
 /* Feature bits (virtio 1.2, 5.2.3). */
 #define VIRTIO_BLK_F_SIZE_MAX	1

@@ -3,7 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 
 #define CONFIG_ADDRESS_PORT	0xcf8
 #define CONFIG_DATA_PORT	0xcfc

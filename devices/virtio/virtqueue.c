@@ -15,7 +15,7 @@
 #include <endian.h>
 #include <string.h>
 
-#include "devices/virtqueue.h"
+#include "devices/virtio/virtqueue.h"
 #include "memory/address_space.h"
 
 struct virtq_desc {

@@ -2,11 +2,11 @@
  * the APIC ID as a property, realized onto the machine's APIC bus; it owns
  * the xAPIC page. The registers are the model's (lapic.c), this is only how
  * the machine creates, names and maps them. */
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 
 #include "devices/device.h"
 #include "devices/error.h"
-#include "devices/lapic_int.h"
+#include "devices/intc/lapic_int.h"
 #include "memory/region.h"
 
 struct lapic_dev {

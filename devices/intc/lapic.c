@@ -2,9 +2,9 @@
  * priorities (TPR/PPR/APR), IRR/ISR/EOI, the ESR and the per-vCPU side of
  * posted interrupts. Delivery between LAPICs is in lapic_bus.c, the timer in
  * lapic_timer.c. Everything here runs on the owning vCPU's thread. */
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 
-#include "devices/lapic_int.h"
+#include "devices/intc/lapic_int.h"
 
 /* Register slots: what each mode allows, which bits are stored. */
 #define R_XA	0x1	/* readable in xAPIC mode */

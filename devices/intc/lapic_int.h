@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "devices/lapic.h"
+#include "devices/intc/lapic.h"
 
 enum lapic_mode {
 	LAPIC_MODE_DISABLED = 0,	/* IA32_APIC_BASE.EN = 0 */

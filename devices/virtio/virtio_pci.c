@@ -1,5 +1,5 @@
 /* The virtio-pci modern transport. See virtio_pci.h. */
-#include "devices/virtio_pci.h"
+#include "devices/virtio/virtio_pci.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -31,9 +31,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "devices/msix.h"
-#include "devices/pci.h"
-#include "devices/virtqueue.h"
+#include "devices/pci/msix.h"
+#include "devices/pci/pci.h"
+#include "devices/virtio/virtqueue.h"
 #include "memory/region.h"
 
 /* Device status (virtio 1.2, 2.1). */

@@ -3,8 +3,8 @@
  * target is only touched through its atomics (see lapic.h). */
 #include <stdlib.h>
 
-#include "devices/lapic.h"
-#include "devices/lapic_int.h"
+#include "devices/intc/lapic.h"
+#include "devices/intc/lapic_int.h"
 
 struct apic_bus *apic_bus_new(unsigned ncpus, uint32_t tsc_khz,
 			      const struct apic_host_ops *ops, void *opaque)

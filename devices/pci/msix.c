@@ -1,9 +1,9 @@
 /* MSI-X table, PBA and capability. See msix.h. */
-#include "devices/msix.h"
+#include "devices/pci/msix.h"
 
 #include <string.h>
 
-#include "devices/pci.h"
+#include "devices/pci/pci.h"
 
 #define MSIX_CAP_SIZE		12
 #define MSIX_CAP_CTRL		2

@@ -1,7 +1,7 @@
 /* A 16550A UART: enough of it for guests that print, probe and test the chip
  * (divisor latch, FIFO control, loopback, scratch). Transmit goes to stdout or
  * a file; nothing is received, and no interrupt line is wired yet. */
-#include "devices/serial.h"
+#include "devices/char/serial.h"
 
 #include <errno.h>
 #include <pthread.h>
