@@ -12,11 +12,27 @@
 
 struct apic_bus;
 struct address_space;
+struct irq_line;
+struct vm_clock;
 struct error;
 struct memory_region;
 struct pci_bus;
 
 #define TYPE_DEVICE "device"
+
+/* What the guest may ask of the machine as a whole (QEMU's
+ * qemu_system_{reset,shutdown,suspend}_request). */
+enum system_event {
+	SYSTEM_RESET,		/* 0xCF9, the keyboard controller, ACPI reset */
+	SYSTEM_POWEROFF,	/* ACPI S5 */
+	SYSTEM_SUSPEND,		/* ACPI S3: suspend to RAM */
+};
+
+/* What may wake a suspended machine (QEMU's WakeupReason). */
+enum wakeup_source {
+	WAKEUP_RTC,		/* RTC alarm */
+	WAKEUP_PWRBTN,		/* power button */
+};
 
 /* What a device may reach. Devices never call KVM: they ask the VMM through
  * these callbacks. */
@@ -38,6 +54,19 @@ struct device_env {
 	void *host;
 	/* The local APICs, which lapic devices attach to; NULL if none. */
 	struct apic_bus *apic_bus;
+	/* The guest's clock and timers (devices/clock.h); NULL: none. */
+	struct vm_clock *clock;
+	/* ISA IRQ lines 0..ISA_NUM_IRQS-1 (devices/irq.h), wired by the
+	 * board; NULL: none. */
+	const struct irq_line *isa_irq;
+	/* The guest asked to reset, power off or suspend the machine. Any
+	 * thread; returns at once, the machine acts on it from its own
+	 * thread. NULL: ignored. */
+	void (*system_event)(void *host, enum system_event ev);
+	/* Something that may wake a suspended machine happened; the machine
+	 * resumes if that source is enabled (the ACPI PM1 enables). Any
+	 * thread. NULL: ignored. */
+	void (*wakeup)(void *host, enum wakeup_source src);
 };
 
 struct device;
