@@ -5,10 +5,21 @@
 
 #include "devices/pci/pci.h"
 
+#include "devices/device.h"
+
 #define CONFIG_ADDRESS_PORT	0xcf8
 #define CONFIG_DATA_PORT	0xcfc
 #define CONFIG_ENABLE		0x80000000u
 #define PCI_IO_LIMIT		0xffffu	/* x86 port space */
+
+/* The chipset's reset control register (PIIX4 "RC", 0xCF9): a byte among
+ * the CONFIG_ADDRESS ports. Bit 1 picks a hard or soft reset and is kept;
+ * bit 2 starts the reset and reads 0 (it acts at once, so every write of 1
+ * is a 0 to 1 transition); the rest are reserved (QEMU's pc keeps only
+ * bit 1 too). */
+#define RCR_OFFSET		1
+#define RCR_SYS_RST		0x02
+#define RCR_RST_CPU		0x04
 
 /* ---- raw config bytes ---- */
 
@@ -285,28 +296,37 @@ static struct pci_device *selected(struct pci_bus *bus, unsigned *reg)
 	return bus->devices[slot];
 }
 
+/* The chipset decodes 0xCF8-0xCFB by access width: a dword at 0xCF8 is
+ * CONFIG_ADDRESS and a byte at 0xCF9 the reset control register. Other
+ * reads give the latch's bytes; other writes go nowhere. */
 static uint64_t cf8_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct pci_bus *bus = opaque;
 	uint32_t a;
 
 	pthread_mutex_lock(&bus->lock);
-	a = bus->config_address;
+	a = size == 1 && off == RCR_OFFSET ? (uint32_t)bus->rcr << 8 :
+	    bus->config_address;
 	pthread_mutex_unlock(&bus->lock);
 	return size == 4 ? a : (a >> (8 * off)) & ((1u << (8 * size)) - 1);
 }
 
-/* Only a dword write is the config address (the chipset routes byte
- * accesses to 0xCF8-0xCFB elsewhere, e.g. 0xCF9 reset control). */
 static void cf8_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
 	struct pci_bus *bus = opaque;
+	const struct device_env *env = bus->env;
+	bool reset = false;
 
+	pthread_mutex_lock(&bus->lock);
 	if (size == 4 && off == 0) {
-		pthread_mutex_lock(&bus->lock);
 		bus->config_address = (uint32_t)val & ~3u;
-		pthread_mutex_unlock(&bus->lock);
+	} else if (size == 1 && off == RCR_OFFSET) {
+		bus->rcr = val & RCR_SYS_RST;
+		reset = val & RCR_RST_CPU;
 	}
+	pthread_mutex_unlock(&bus->lock);
+	if (reset && env && env->system_event)
+		env->system_event(env->host, SYSTEM_RESET);
 }
 
 /* The bus lock makes the latch and the data access one step, as the
@@ -359,7 +379,7 @@ void pci_bus_init(struct pci_bus *bus, struct memory_region *mem,
 	pthread_mutex_init(&bus->lock, NULL);
 	bus->mem = mem;
 	bus->io = io;
-	memory_region_init_io(&bus->cf8, "pci-conf-addr", &cf8_ops, bus, 4);
+	memory_region_init_io(&bus->cf8, "pci-conf-addr/rcr", &cf8_ops, bus, 4);
 	memory_region_init_io(&bus->cfc, "pci-conf-data", &cfc_ops, bus, 4);
 	memory_transaction_begin();
 	/* Priority 1: an I/O BAR the guest puts over them cannot take the

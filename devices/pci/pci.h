@@ -12,7 +12,12 @@
  * space and the BAR holds a usable address; the device hears of each change.
  *
  * Config accesses through 0xCF8/0xCFC come from vCPU threads and are
- * serialized by the bus lock; the device hooks run under it. */
+ * serialized by the bus lock; the device hooks run under it.
+ *
+ * The chipset's reset control register (0xCF9) shares the CONFIG_ADDRESS
+ * ports, which decode by width: a dword at 0xCF8 is the latch, a byte at
+ * 0xCF9 the RCR (bit 1 kept; a 1 in bit 2 resets the machine through
+ * env->system_event). */
 #ifndef DEVICES_PCI_H
 #define DEVICES_PCI_H
 
@@ -68,6 +73,7 @@
 
 #define PCI_CAP_START		0x40	/* first byte after the header */
 
+struct device_env;
 struct pci_bus;
 struct pci_device;
 
@@ -106,6 +112,10 @@ struct pci_bus {
 	struct memory_region *io;	/* I/O BARs go here */
 	pthread_mutex_t lock;		/* the latch and config accesses */
 	uint32_t config_address;	/* the 0xCF8 latch */
+	uint8_t rcr;			/* the reset control register, 0xCF9 */
+	/* The machine, which a reset through 0xCF9 asks (system_event). The
+	 * board sets it after pci_bus_init; NULL: such a reset does nothing. */
+	const struct device_env *env;
 	struct memory_region cf8, cfc;
 	struct pci_device host_bridge;	/* 00:00.0 */
 };

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "devices/device.h"
 #include "devices/pci/pci.h"
 #include "memory/address_space.h"
 #include "memory/region.h"
@@ -188,6 +189,71 @@ Test(pci, address_latch)
 	outb(0xcfb, 0);
 	cr_assert_eq(inl(0xcf8), addr_of(0, 3, 0, 0x10));
 	cr_assert_eq(inb(0xcfb), 0x80);
+}
+
+/* ---- the reset control register, 0xCF9, among the CONFIG_ADDRESS ports ---- */
+
+static unsigned resets;
+
+static void on_system_event(void *host, enum system_event ev)
+{
+	(void)host;
+	cr_assert_eq(ev, SYSTEM_RESET);
+	resets++;
+}
+
+static const struct device_env rcr_env = { .system_event = on_system_event };
+
+Test(pci, reset_control_register)
+{
+	bus.env = &rcr_env;
+	resets = 0;
+	outl(0xcf8, addr_of(0, 3, 0, 0x10));
+	cr_assert_eq(inb(0xcf9), 0x00);
+	outb(0xcf9, 0x02);			/* hard reset picked, not started */
+	cr_assert_eq(inb(0xcf9), 0x02);
+	outb(0xcf9, 0xfa);			/* reserved bits dropped */
+	cr_assert_eq(inb(0xcf9), 0x02);
+	cr_assert_eq(resets, 0);
+	cr_assert_eq(inl(0xcf8), addr_of(0, 3, 0, 0x10), "the latch is untouched");
+	outb(0xcf9, 0x06);			/* Linux's reboot=pci, ACPI's value */
+	cr_assert_eq(resets, 1);
+	cr_assert_eq(inb(0xcf9), 0x02, "bit 2 reads 0");
+	outb(0xcf9, 0x04);			/* a soft reset is a reset too */
+	cr_assert_eq(resets, 2);
+	cr_assert_eq(inb(0xcf9), 0x00);
+	cr_assert_eq(inl(0xcf8), addr_of(0, 3, 0, 0x10));
+}
+
+/* Only a byte at 0xCF9 is the RCR; only a dword at 0xCF8 is the latch. */
+Test(pci, config_address_port_widths)
+{
+	uint32_t ones = 0xffffffff;
+
+	bus.env = &rcr_env;
+	resets = 0;
+	outl(0xcf8, 0xffffffff);		/* the latch, not the RCR */
+	cr_assert_eq(resets, 0);
+	cr_assert_eq(inb(0xcf9), 0x00);
+	cr_assert_eq(inl(0xcf8), 0xfffffffc);
+	outl(0xcf8, addr_of(0, 3, 0, 0x10));
+	outw(0xcf8, 0xffff);			/* covers 0xcf9, but a word */
+	outw(0xcfa, 0xffff);
+	cr_assert_eq(address_space_write(io_as, 0xcf9, &ones, 2), MEMTX_ERROR,
+		     "unaligned word: rejected");
+	cr_assert_eq(resets, 0);
+	cr_assert_eq(inb(0xcf9), 0x00);
+	cr_assert_eq(inl(0xcf8), addr_of(0, 3, 0, 0x10));
+	/* A dword read still returns the latch with the RCR set. */
+	outb(0xcf9, 0x02);
+	cr_assert_eq(inl(0xcf8), addr_of(0, 3, 0, 0x10));
+	cr_assert_eq(inw(0xcf8), addr_of(0, 3, 0, 0x10) & 0xffff);
+}
+
+Test(pci, reset_control_register_without_a_machine)
+{
+	outb(0xcf9, 0x06);			/* bus.env NULL: nothing to ask */
+	cr_assert_eq(inb(0xcf9), 0x02);
 }
 
 Test(pci, data_port_any_width)
