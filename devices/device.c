@@ -57,7 +57,7 @@ struct device *device_create(const char *spec, const struct device_env *env,
 	return (struct device *)obj;
 }
 
-static void print_device_class(const struct object_class *oc, void *opaque)
+static void print_user_device(const struct object_class *oc, void *opaque)
 {
 	FILE *out = opaque;
 
@@ -68,10 +68,19 @@ static void print_device_class(const struct object_class *oc, void *opaque)
 	object_class_print_props(oc, out);
 }
 
+static void print_board_device(const struct object_class *oc, void *opaque)
+{
+	if (!DEVICE_CLASS(oc)->user_creatable)
+		fprintf(opaque, "  %s: %s\n", oc->type->name,
+			oc->type->description ? oc->type->description : "");
+}
+
 void device_print_help(FILE *out)
 {
 	fprintf(out, "Devices (-device NAME[,prop=value...]):\n");
-	object_class_foreach(TYPE_DEVICE, print_device_class, out);
+	object_class_foreach(TYPE_DEVICE, print_user_device, out);
+	fprintf(out, "\nBuilt into the machine (not for -device):\n");
+	object_class_foreach(TYPE_DEVICE, print_board_device, out);
 }
 
 static void device_class_init(struct object_class *oc)

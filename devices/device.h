@@ -92,7 +92,8 @@ int device_realize(struct device *dev, const struct device_env *env,
 /* "type,prop=value,..." → a realized child of @parent, or NULL. */
 struct device *device_create(const char *spec, const struct device_env *env,
 			     struct object *parent, struct error *err);
-/* -device help: every user-creatable type with its properties. */
+/* -device help: every user-creatable type with its properties, then the
+ * types only the board makes. */
 void device_print_help(FILE *out);
 
 #endif

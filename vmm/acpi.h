@@ -1,5 +1,7 @@
-/* ACPI tables that tell a guest its CPUs: RSDP → RSDT → MADT, in the BIOS
- * ROM where a guest looks for them (the RSDP in 0xE0000-0xFFFFF). */
+/* The ACPI tables a guest of QEMU's pc finds: RSDP (revision 2) → RSDT and
+ * XSDT → FADT and MADT; FADT → FACS and DSDT. The FADT describes the PM
+ * registers of devices/acpi/pm.h and the reset register; the DSDT holds only
+ * the sleep types \_S3_, \_S4_, \_S5_; the MADT one local APIC per CPU. */
 #ifndef VMM_ACPI_H
 #define VMM_ACPI_H
 
@@ -7,8 +9,25 @@
 
 struct error;
 
-/* @rom: host view of the BIOS ROM, mapped at ISA_BIOS_BASE for the guest. */
-int acpi_build_tables(uint8_t *rom, uint64_t rom_size, unsigned ncpus,
-		      struct error *err);
+#define ACPI_RSDP_SIZE		36	/* revision 2 */
+#define ACPI_TABLES_SIZE	0x10000	/* the board reserves this much RAM */
+
+/* Where the guest writes its resume address, inside the FACS (ACPI 6.5,
+ * 5.2.10): Firmware_Waking_Vector (32 bits: a real-mode entry, CS = addr >> 4,
+ * IP = addr & 15) and X_Firmware_Waking_Vector (64 bits; when not 0 it wins,
+ * entered in 32-bit protected mode: the FACS flags offer no 64-bit wake). */
+#define ACPI_FACS_WAKING_VECTOR		12
+#define ACPI_FACS_X_WAKING_VECTOR	24
+
+struct acpi_config {
+	unsigned ncpus;			/* MADT: one LAPIC each, APIC ID = index */
+};
+
+/* Builds RSDT, XSDT, FADT, FACS, DSDT and MADT into @buf, which the guest sees at
+ * guest-physical @gpa (@size bytes), and the RSDP pointing at them into @rsdp (the board copies
+ * it where guests scan for it). *@facs_gpa: where the FACS is (the board reads its firmware
+ * waking vector on resume from S3). 0, or -1 with @err when they do not fit. */
+int acpi_build_tables(const struct acpi_config *cfg, uint8_t *buf, uint64_t gpa, uint64_t size,
+		      uint8_t rsdp[ACPI_RSDP_SIZE], uint64_t *facs_gpa, struct error *err);
 
 #endif

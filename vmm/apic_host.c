@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 
 #include "devices/error.h"
 #include "devices/intc/lapic.h"
@@ -16,11 +15,9 @@
 
 static uint64_t host_now_ns(void *opaque)
 {
-	struct timespec t;
+	struct apic_host *h = opaque;
 
-	(void)opaque;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+	return clock_now_ns(h->clock);
 }
 
 static void host_notify(void *opaque, unsigned cpu)
@@ -30,21 +27,20 @@ static void host_notify(void *opaque, unsigned cpu)
 	vcpu_notify(&h->m->vcpus[cpu]);
 }
 
-static void *apic_timer_thread(void *arg);
+/* A LAPIC timer fell due: its vCPU's thread fires it (and re-arms a
+ * periodic one). */
+static void host_timer_expired(void *opaque)
+{
+	struct apic_timer_slot *slot = opaque;
 
-/* The timer thread starts with the first armed timer: most short guests
- * never arm one, and a thread costs start-up time. */
+	vcpu_notify(&slot->h->m->vcpus[slot->cpu]);
+}
+
 static void host_timer_arm(void *opaque, unsigned cpu, uint64_t deadline_ns)
 {
 	struct apic_host *h = opaque;
 
-	pthread_mutex_lock(&h->lock);
-	h->deadline[cpu] = deadline_ns;
-	if (deadline_ns && !h->timer_started && !h->quit)
-		h->timer_started = !pthread_create(&h->timer_thread, NULL,
-						   apic_timer_thread, h);
-	pthread_cond_signal(&h->cond);
-	pthread_mutex_unlock(&h->lock);
+	clock_timer_mod(h->clock, &h->timers[cpu].timer, deadline_ns);
 }
 
 /* Called on the vCPU's own thread, so its fd may be used here. */
@@ -99,64 +95,21 @@ static const struct apic_host_ops apic_host_ops = {
 	.current_cpu = host_current_cpu,
 };
 
-static int earliest_deadline(const struct apic_host *h, unsigned ncpus,
-			     uint64_t *when)
-{
-	int cpu = -1;
-
-	for (unsigned i = 0; i < ncpus; i++)
-		if (h->deadline[i] && (cpu < 0 || h->deadline[i] < *when)) {
-			cpu = (int)i;
-			*when = h->deadline[i];
-		}
-	return cpu;
-}
-
-static void *apic_timer_thread(void *arg)
-{
-	struct apic_host *h = arg;
-	unsigned ncpus = apic_bus_ncpus(h->bus);
-
-	pthread_mutex_lock(&h->lock);
-	while (!h->quit) {
-		uint64_t when = 0;
-		int cpu = earliest_deadline(h, ncpus, &when);
-		struct timespec ts;
-
-		if (cpu < 0) {
-			pthread_cond_wait(&h->cond, &h->lock);
-			continue;
-		}
-		if (host_now_ns(NULL) >= when) {
-			h->deadline[cpu] = 0;	/* the vCPU re-arms a periodic one */
-			pthread_mutex_unlock(&h->lock);
-			vcpu_notify(&h->m->vcpus[cpu]);
-			pthread_mutex_lock(&h->lock);
-			continue;
-		}
-		ts.tv_sec = (time_t)(when / 1000000000ull);
-		ts.tv_nsec = (long)(when % 1000000000ull);
-		pthread_cond_timedwait(&h->cond, &h->lock, &ts);
-	}
-	pthread_mutex_unlock(&h->lock);
-	return NULL;
-}
-
 int apic_host_init(struct apic_host *h, struct machine *m, unsigned ncpus,
 		   uint32_t tsc_khz, struct error *err)
 {
-	pthread_condattr_t ca;
-
 	memset(h, 0, sizeof(*h));
 	h->m = m;
-	pthread_mutex_init(&h->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);	/* as now_ns */
-	pthread_cond_init(&h->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	h->deadline = calloc(ncpus, sizeof(h->deadline[0]));
+	h->clock = m->env.clock;
+	h->timers = calloc(ncpus, sizeof(h->timers[0]));
+	if (!h->timers)
+		return error_setf(err, "cannot create %u local APICs", ncpus);
+	for (unsigned i = 0; i < ncpus; i++) {
+		h->timers[i] = (struct apic_timer_slot){ .h = h, .cpu = i };
+		clock_timer_init(&h->timers[i].timer, host_timer_expired, &h->timers[i]);
+	}
 	h->bus = apic_bus_new(ncpus, tsc_khz, &apic_host_ops, h);
-	if (!h->deadline || !h->bus)
+	if (!h->bus)
 		return error_setf(err, "cannot create %u local APICs", ncpus);
 	/* One lapic device per vCPU, owned by the machine's device tree like
 	 * any other: it maps the xAPIC page, and goes when the tree does. */
@@ -174,29 +127,14 @@ int apic_host_init(struct apic_host *h, struct machine *m, unsigned ncpus,
 	return 0;
 }
 
-void apic_host_stop(struct apic_host *h)
-{
-	bool started;
-
-	pthread_mutex_lock(&h->lock);
-	h->quit = true;
-	started = h->timer_started;
-	pthread_cond_signal(&h->cond);
-	pthread_mutex_unlock(&h->lock);
-	if (started)
-		pthread_join(h->timer_thread, NULL);
-	h->timer_started = false;
-}
-
 void apic_host_destroy(struct apic_host *h)
 {
 	if (!h->m)
 		return;
-	apic_host_stop(h);
+	for (unsigned i = 0; h->bus && i < apic_bus_ncpus(h->bus); i++)
+		clock_timer_del(h->clock, &h->timers[i].timer);
 	apic_bus_free(h->bus);	/* the lapic devices are gone with the tree */
-	free(h->deadline);
-	pthread_cond_destroy(&h->cond);
-	pthread_mutex_destroy(&h->lock);
+	free(h->timers);
 	h->bus = NULL;
 	h->m = NULL;
 }

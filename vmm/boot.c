@@ -1,32 +1,25 @@
 #include "vmm/boot.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "devices/error.h"
 #include "memory/address_space.h"
+#include "vmm/acpi.h"
 #include "vmm/layout.h"
 #include "vmm/loader.h"
+#include "vmm/multiboot.h"
 
-/* Boot info area (see layout.h). */
-#define MB_INFO_ADDR		BOOT_INFO_BASE
-#define MB_MMAP_ADDR		(BOOT_INFO_BASE + 0x100)
-#define MB_NAME_ADDR		(BOOT_INFO_BASE + 0x300)
-#define BOOT_GDT_ADDR		(BOOT_INFO_BASE + 0x400)
-#define MB_CMDLINE_ADDR		(BOOT_INFO_BASE + 0x1000)
-#define MB_CMDLINE_MAX		0x1000
-#define ELF64_STACK_TOP		BOOT_INFO_BASE	/* grows down into free RAM */
+#define PAGE_SIZE		0x1000ull
+#define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((a) - 1))
 
-#define MULTIBOOT_BOOTLOADER_MAGIC 0x2badb002u
-#define MBI_MEM			(1u << 0)
-#define MBI_CMDLINE		(1u << 2)
-#define MBI_MMAP		(1u << 6)
-#define MBI_LOADER_NAME		(1u << 9)
-#define E820_RAM		1
-#define E820_RESERVED		2
+/* The boot block's usual places (see boot.h). */
+#define MB_BLOCK_BASE		0x8000ull
+#define ELF64_BLOCK_TOP		0x9f000ull
+#define ELF64_STACK_SIZE	0x4000ull
 
-#define GDT_CODE64		0x08
+#define GDT_CODE		0x08
 #define GDT_DATA		0x10
-#define GDT_CODE32		0x18
 
 #define CR0_PE			(1u << 0)
 #define CR0_MP			(1u << 1)
@@ -46,24 +39,273 @@
 #define PTE_PCD			(1ull << 4)
 #define PTE_PS			(1ull << 7)
 
-struct multiboot_info {
-	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
-	uint32_t mods_count, mods_addr, syms[4], mmap_length, mmap_addr;
-	uint32_t drives_length, drives_addr, config_table, boot_loader_name;
-} __attribute__((packed));
-
-struct multiboot_mmap_entry {
-	uint32_t size;		/* of the rest of the entry: 20 */
-	uint64_t addr, len;
-	uint32_t type;
-} __attribute__((packed));
-
-static const uint64_t boot_gdt[] = {
+/* Flat 4 GiB segments; code at 0x08 and data at 0x10 in both, as QEMU's
+ * multiboot loader has them. */
+static const uint64_t gdt_elf64[] = {
 	0,
 	0x00af9a000000ffffull,	/* 0x08: 64-bit code */
-	0x00cf92000000ffffull,	/* 0x10: flat data */
-	0x00cf9a000000ffffull,	/* 0x18: 32-bit flat code */
+	0x00cf92000000ffffull,	/* 0x10: data */
 };
+
+static const uint64_t gdt_multiboot[] = {
+	0,
+	0x00cf9a000000ffffull,	/* 0x08: 32-bit code */
+	0x00cf92000000ffffull,	/* 0x10: data */
+};
+
+#define MB_BLOCK_SIZE		(PAGE_SIZE + MULTIBOOT_INFO_END + sizeof(gdt_multiboot))
+
+struct named_range {
+	uint64_t start, end;
+	const char *what;
+};
+
+/* Guest RAM that boot data must not take, sorted by start. */
+struct busy {
+	struct { uint64_t start, end; } r[LOADER_MAX_SEGMENTS + BOOT_MAX_MODULES + 4];
+	unsigned n;
+	uint64_t limit;		/* nothing is placed at or above it */
+};
+
+static void busy_add(struct busy *b, uint64_t start, uint64_t end)
+{
+	unsigned i = b->n++;
+
+	for (; i && b->r[i - 1].start > start; i--)
+		b->r[i] = b->r[i - 1];
+	b->r[i].start = start;
+	b->r[i].end = end;
+}
+
+static bool busy_is_free(const struct busy *b, uint64_t at, uint64_t size)
+{
+	if (size > b->limit || at > b->limit - size)
+		return false;
+	for (unsigned i = 0; i < b->n; i++)
+		if (b->r[i].start < at + size && at < b->r[i].end)
+			return false;
+	return true;
+}
+
+/* The first free page at or above @from that holds @size bytes. */
+static bool busy_place(const struct busy *b, uint64_t from, uint64_t size,
+		       uint64_t *at)
+{
+	uint64_t a = ALIGN_UP(from, PAGE_SIZE);
+
+	for (unsigned i = 0; i < b->n && a <= b->limit; i++) {
+		if (b->r[i].end <= a)
+			continue;
+		if (b->r[i].start >= a + size)
+			break;
+		a = ALIGN_UP(b->r[i].end, PAGE_SIZE);
+	}
+	*at = a;
+	return size <= b->limit && a <= b->limit - size;
+}
+
+static int check_segment(const struct boot_layout *l, const struct guest_image *img,
+			 const struct guest_segment *s, struct error *err)
+{
+	const struct named_range fixed[] = {
+		{ VGA_HOLE_BASE, VGA_HOLE_END, "the VGA hole" },
+		{ l->acpi, l->low_ram_end, "the ACPI tables" },
+		{ LAPIC_PAGE_BASE, LAPIC_PAGE_BASE + LAPIC_PAGE_SIZE, "the local APIC page" },
+		{ BIOS_ROM_BASE, BIOS_ROM_BASE + BIOS_ROM_SIZE, "the BIOS ROM" },
+	};
+	uint64_t end = s->paddr + s->memsz;
+	uint64_t high_end = HIGH_RAM_BASE + l->high_ram_size;
+
+	for (unsigned i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (s->paddr < fixed[i].end && fixed[i].start < end)
+			return error_setf(err, "'%s': segment [%#llx, %#llx) overlaps %s "
+					  "[%#llx, %#llx)", img->path,
+					  (unsigned long long)s->paddr, (unsigned long long)end,
+					  fixed[i].what, (unsigned long long)fixed[i].start,
+					  (unsigned long long)fixed[i].end);
+	if (end <= l->low_ram_end ||
+	    (s->paddr >= HIGH_RAM_BASE && end <= high_end))
+		return 0;
+	if (l->high_ram_size)
+		return error_setf(err, "'%s': segment [%#llx, %#llx) is outside guest RAM "
+				  "[0, %#llx) and [%#llx, %#llx); try a larger --mem",
+				  img->path, (unsigned long long)s->paddr,
+				  (unsigned long long)end, (unsigned long long)l->acpi,
+				  HIGH_RAM_BASE, (unsigned long long)high_end);
+	return error_setf(err, "'%s': segment [%#llx, %#llx) is outside guest RAM "
+			  "[0, %#llx); try a larger --mem", img->path,
+			  (unsigned long long)s->paddr, (unsigned long long)end,
+			  (unsigned long long)l->acpi);
+}
+
+/* The lowest 16-byte slot of [@from, @to) no segment covers, or 0. */
+static uint64_t free_rsdp_slot(const struct guest_image *img, uint64_t from,
+			       uint64_t to)
+{
+	uint64_t a = from;
+
+	for (unsigned i = 0; i < img->nseg; i++) {
+		const struct guest_segment *s = &img->seg[i];
+
+		if (s->paddr + s->memsz <= a)
+			continue;
+		if (s->paddr >= a + ACPI_RSDP_SIZE)
+			break;
+		a = ALIGN_UP(s->paddr + s->memsz, 16);
+	}
+	return a + ACPI_RSDP_SIZE <= to ? a : 0;
+}
+
+/* Where guests scan: the f-segment (where SeaBIOS puts it), the rest of
+ * 0xE0000-0xFFFFF, the first KiB of the EBDA. */
+static int place_rsdp(struct boot_layout *l, const struct guest_image *img,
+		      struct error *err)
+{
+	static const struct { uint64_t from, to; } areas[] = {
+		{ F_SEGMENT_BASE, HIGH_MEMORY_BASE },
+		{ RSDP_AREA_BASE, F_SEGMENT_BASE },
+		{ EBDA_BASE, EBDA_BASE + 0x400 },
+	};
+
+	for (unsigned i = 0; i < sizeof(areas) / sizeof(areas[0]); i++) {
+		l->rsdp = free_rsdp_slot(img, areas[i].from, areas[i].to);
+		if (l->rsdp)
+			return 0;
+	}
+	return error_setf(err, "'%s': the image covers every place for the ACPI RSDP "
+			  "([%#llx, %#llx) and [%#llx, %#llx))", img->path,
+			  RSDP_AREA_BASE, HIGH_MEMORY_BASE, EBDA_BASE, EBDA_BASE + 0x400);
+}
+
+/* At @preferred when the image leaves it free, else after the image. */
+static int place_block(struct boot_layout *l, struct busy *b,
+		       const struct guest_image *img, uint64_t preferred,
+		       uint64_t size, struct error *err)
+{
+	uint64_t at = preferred;
+
+	if (!busy_is_free(b, at, size) && !busy_place(b, img->load_end, size, &at))
+		return error_setf(err, "'%s': no room for the boot data (%#llx bytes) "
+				  "beside the image below the ACPI tables at %#llx; "
+				  "try a larger --mem", img->path,
+				  (unsigned long long)size, (unsigned long long)l->acpi);
+	l->block = at;
+	l->block_end = at + size;
+	busy_add(b, at, at + size);
+	return 0;
+}
+
+/* One PML4, one PDPT, one page directory per GiB up to the end of RAM (at
+ * least 4 GiB, so the device hole is mapped). */
+static uint64_t page_directories(const struct boot_layout *l)
+{
+	return (HIGH_RAM_BASE + l->high_ram_size + (1ull << 30) - 1) >> 30;
+}
+
+/* Stack, GDT page, page tables. */
+static int plan_elf64(struct boot_layout *l, struct busy *b,
+		      const struct guest_image *img, struct error *err)
+{
+	uint64_t size = ELF64_STACK_SIZE + PAGE_SIZE + (2 + page_directories(l)) * PAGE_SIZE;
+
+	if (place_block(l, b, img, ELF64_BLOCK_TOP - size, size, err))
+		return -1;
+	l->stack_top = l->block + ELF64_STACK_SIZE;
+	l->gdt = l->stack_top;
+	l->page_tables = l->gdt + PAGE_SIZE;
+	return 0;
+}
+
+/* Stack page, memory map, info, GDT; then, after the image, the module
+ * list and strings, then the modules. */
+static int plan_multiboot(struct boot_layout *l, struct busy *b,
+			  const struct boot_config *cfg, const struct guest_image *img,
+			  struct error *err)
+{
+	uint64_t size = multiboot_info_size(cfg), from;
+
+	if (place_block(l, b, img, MB_BLOCK_BASE, MB_BLOCK_SIZE, err))
+		return -1;
+	l->stack_top = l->mmap = l->block + PAGE_SIZE;
+	l->mbi = l->mmap + MULTIBOOT_INFO_OFFSET;
+	l->gdt = l->mmap + MULTIBOOT_INFO_END;
+	if (!busy_place(b, img->load_end, size, &l->info))
+		return error_setf(err, "'%s': no room for the multiboot info (%#llx bytes) "
+				  "after the image below the ACPI tables at %#llx; try a "
+				  "larger --mem", img->path, (unsigned long long)size,
+				  (unsigned long long)l->acpi);
+	l->info_end = l->info + size;
+	busy_add(b, l->info, l->info_end);
+	from = l->info_end;
+	for (unsigned i = 0; i < cfg->nmodules; i++) {
+		const struct boot_module *m = &cfg->modules[i];
+
+		if (!busy_place(b, from, m->size, &l->modules[i]))
+			return error_setf(err, "module '%s' (%llu bytes) does not fit in RAM "
+					  "from %#llx to the ACPI tables at %#llx; try a "
+					  "larger --mem", m->path, (unsigned long long)m->size,
+					  (unsigned long long)ALIGN_UP(from, PAGE_SIZE),
+					  (unsigned long long)l->acpi);
+		from = l->modules[i] + m->size;
+		busy_add(b, l->modules[i], from);
+	}
+	l->nmodules = cfg->nmodules;
+	return 0;
+}
+
+int boot_plan(struct boot_layout *l, const struct boot_config *cfg,
+	      const struct guest_image *img, struct error *err)
+{
+	struct busy b = { .n = 0 };
+
+	memset(l, 0, sizeof(*l));
+	l->low_ram_end = cfg->ram_size < LOW_RAM_MAX ? cfg->ram_size : LOW_RAM_MAX;
+	l->high_ram_size = cfg->ram_size - l->low_ram_end;
+	if (l->low_ram_end < HIGH_MEMORY_BASE + cfg->acpi_size)
+		return error_setf(err, "guest RAM of %#llx bytes is too small: 1 MiB and "
+				  "the ACPI tables need %#llx",
+				  (unsigned long long)cfg->ram_size,
+				  (unsigned long long)(HIGH_MEMORY_BASE + cfg->acpi_size));
+	if (cfg->nmodules > BOOT_MAX_MODULES)
+		return error_setf(err, "at most %d multiboot modules", BOOT_MAX_MODULES);
+	if (cfg->nmodules && img->format != GUEST_MULTIBOOT)
+		return error_setf(err, "'%s' is not a multiboot image: it cannot take "
+				  "modules (--initrd)", img->path);
+	l->acpi = l->low_ram_end - cfg->acpi_size;
+	for (unsigned i = 0; i < img->nseg; i++)
+		if (check_segment(l, img, &img->seg[i], err))
+			return -1;
+	if (place_rsdp(l, img, err))
+		return -1;
+	b.limit = l->acpi;
+	busy_add(&b, EBDA_BASE, HIGH_MEMORY_BASE);
+	for (unsigned i = 0; i < img->nseg; i++)
+		busy_add(&b, img->seg[i].paddr, img->seg[i].paddr + img->seg[i].memsz);
+	if (img->format == GUEST_ELF64)
+		return plan_elf64(l, &b, img, err);
+	return plan_multiboot(l, &b, cfg, img, err);
+}
+
+unsigned boot_e820(const struct boot_layout *l, struct e820_entry map[BOOT_E820_MAX])
+{
+	/* As SeaBIOS reports QEMU's pc; the ACPI area is "reserved" there too. */
+	const struct e820_entry all[] = {
+		{ 0, EBDA_BASE, E820_RAM },
+		{ EBDA_BASE, VGA_HOLE_BASE - EBDA_BASE, E820_RESERVED },
+		{ F_SEGMENT_BASE, HIGH_MEMORY_BASE - F_SEGMENT_BASE, E820_RESERVED },
+		{ HIGH_MEMORY_BASE, l->acpi - HIGH_MEMORY_BASE, E820_RAM },
+		{ l->acpi, l->low_ram_end - l->acpi, E820_RESERVED },
+		{ BIOS_ROM_BASE, BIOS_ROM_SIZE, E820_RESERVED },
+		{ HIGH_RAM_BASE, l->high_ram_size, E820_RAM },
+	};
+	unsigned n = 0;
+
+	_Static_assert(sizeof(all) / sizeof(all[0]) <= BOOT_E820_MAX, "map too long");
+	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i].len)
+			map[n++] = all[i];
+	return n;
+}
 
 static void *boot_map(struct address_space *as, uint64_t gpa, uint64_t len,
 		      struct error *err)
@@ -85,128 +327,75 @@ static void set_segment(struct kvm_segment *s, uint16_t sel, bool code, bool l)
 	};
 }
 
-static int write_gdt(struct address_space *as, struct kvm_sregs *sregs,
-		     struct error *err)
+static int write_gdt(struct address_space *as, uint64_t gpa, const uint64_t *gdt,
+		     size_t size, struct kvm_sregs *sregs, struct error *err)
 {
-	void *gdt = boot_map(as, BOOT_GDT_ADDR, sizeof(boot_gdt), err);
+	void *p = boot_map(as, gpa, size, err);
 
-	if (!gdt)
+	if (!p)
 		return -1;
-	memcpy(gdt, boot_gdt, sizeof(boot_gdt));
-	sregs->gdt.base = BOOT_GDT_ADDR;
-	sregs->gdt.limit = sizeof(boot_gdt) - 1;
+	memcpy(p, gdt, size);
+	sregs->gdt.base = gpa;
+	sregs->gdt.limit = (uint16_t)(size - 1);
 	return 0;
 }
 
-/* Identity map with 2 MiB pages of [0, max(4 GiB, end of RAM)); the device
- * hole is mapped uncached. One PML4, one PDPT, one page directory per GiB. */
-static int write_page_tables(struct address_space *as, const struct boot_ram *ram,
-			     uint64_t *cr3, struct error *err)
+/* Identity map with 2 MiB pages; the device hole is mapped uncached. */
+static int write_page_tables(struct address_space *as, const struct boot_layout *l,
+			     struct error *err)
 {
-	uint64_t top = HIGH_RAM_BASE + ram->high_size;
-	uint64_t npd = (top + (1ull << 30) - 1) >> 30;
-	uint64_t size = (2 + npd) * 4096;
-	uint64_t *pml4, *pdpt, *pd;
+	uint64_t base = l->page_tables, npd = page_directories(l);
+	uint64_t size = (2 + npd) * PAGE_SIZE;
+	uint64_t *pml4 = boot_map(as, base, size, err), *pdpt, *pd;
 
-	if (BOOT_PT_BASE + size > BOOT_PT_END)
-		return error_setf(err, "guest RAM too large for the boot page tables");
-	pml4 = boot_map(as, BOOT_PT_BASE, size, err);
 	if (!pml4)
 		return -1;
 	memset(pml4, 0, size);
 	pdpt = pml4 + 512;
 	pd = pdpt + 512;
-	pml4[0] = (BOOT_PT_BASE + 0x1000) | PTE_P | PTE_RW;
+	pml4[0] = (base + PAGE_SIZE) | PTE_P | PTE_RW;
 	for (uint64_t g = 0; g < npd; g++)
-		pdpt[g] = (BOOT_PT_BASE + 0x2000 + g * 0x1000) | PTE_P | PTE_RW;
+		pdpt[g] = (base + (2 + g) * PAGE_SIZE) | PTE_P | PTE_RW;
 	for (uint64_t i = 0; i < npd * 512; i++) {
 		uint64_t addr = i << 21;
-		bool hole = addr >= ram->low_size && addr < HIGH_RAM_BASE;
+		bool hole = addr >= l->low_ram_end && addr < HIGH_RAM_BASE;
 
-		pd[i] = addr | PTE_P | PTE_RW | PTE_PS |
-			(hole ? PTE_PCD | PTE_PWT : 0);
+		pd[i] = addr | PTE_P | PTE_RW | PTE_PS | (hole ? PTE_PCD | PTE_PWT : 0);
 	}
-	*cr3 = BOOT_PT_BASE;
 	return 0;
 }
 
-static int boot_elf64(struct address_space *as, const struct guest_image *img,
-		      const struct boot_ram *ram, struct kvm_regs *regs,
+static int boot_elf64(struct address_space *as, const struct boot_layout *l,
+		      const struct guest_image *img, struct kvm_regs *regs,
 		      struct kvm_sregs *sregs, struct error *err)
 {
-	uint64_t cr3;
-
-	if (write_gdt(as, sregs, err) || write_page_tables(as, ram, &cr3, err))
+	if (write_gdt(as, l->gdt, gdt_elf64, sizeof(gdt_elf64), sregs, err) ||
+	    write_page_tables(as, l, err))
 		return -1;
-	set_segment(&sregs->cs, GDT_CODE64, true, true);
+	set_segment(&sregs->cs, GDT_CODE, true, true);
 	set_segment(&sregs->ds, GDT_DATA, false, false);
 	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
 	sregs->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	sregs->cr3 = cr3;
+	sregs->cr3 = l->page_tables;
 	sregs->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 	sregs->efer = EFER_LME | EFER_LMA;
 	memset(regs, 0, sizeof(*regs));
 	regs->rip = img->entry;
-	regs->rsp = ELF64_STACK_TOP;
+	regs->rsp = l->stack_top;
 	regs->rflags = 0x2;
 	return 0;
 }
 
-static unsigned fill_mmap(struct multiboot_mmap_entry *e, const struct boot_ram *ram)
-{
-	const struct { uint64_t addr, len; uint32_t type; } map[] = {
-		{ 0, BOOT_INFO_BASE, E820_RAM },
-		{ BOOT_INFO_BASE, 0x100000 - BOOT_INFO_BASE, E820_RESERVED },
-		{ 0x100000, ram->low_size - 0x100000, E820_RAM },
-		{ BIOS_ROM_BASE, BIOS_ROM_SIZE, E820_RESERVED },
-		{ HIGH_RAM_BASE, ram->high_size, E820_RAM },
-	};
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (map[i].len)
-			e[n++] = (struct multiboot_mmap_entry){ 20, map[i].addr,
-								map[i].len, map[i].type };
-	return n;
-}
-
-static int write_multiboot_info(struct address_space *as,
-				const struct boot_ram *ram, const char *cmdline,
-				struct error *err)
-{
-	size_t cmd_len = strlen(cmdline) + 1;
-	struct multiboot_info *mbi = boot_map(as, MB_INFO_ADDR, sizeof(*mbi), err);
-	struct multiboot_mmap_entry *mmap = boot_map(as, MB_MMAP_ADDR, 8 * sizeof(*mmap), err);
-	char *name = boot_map(as, MB_NAME_ADDR, 8, err);
-	char *cmd = boot_map(as, MB_CMDLINE_ADDR, MB_CMDLINE_MAX, err);
-
-	if (!mbi || !mmap || !name || !cmd)
-		return -1;
-	if (cmd_len > MB_CMDLINE_MAX)
-		return error_setf(err, "guest command line longer than %d bytes",
-				  MB_CMDLINE_MAX - 1);
-	memset(mbi, 0, sizeof(*mbi));
-	mbi->flags = MBI_MEM | MBI_CMDLINE | MBI_MMAP | MBI_LOADER_NAME;
-	mbi->mem_lower = BOOT_INFO_BASE >> 10;
-	mbi->mem_upper = (uint32_t)((ram->low_size - 0x100000) >> 10);
-	mbi->mmap_addr = MB_MMAP_ADDR;
-	mbi->mmap_length = fill_mmap(mmap, ram) * sizeof(*mmap);
-	memcpy(name, "tinyvmm", 8);
-	mbi->boot_loader_name = MB_NAME_ADDR;
-	memcpy(cmd, cmdline, cmd_len);
-	mbi->cmdline = MB_CMDLINE_ADDR;
-	return 0;
-}
-
 /* The multiboot v1 machine state: flat 32-bit protected mode, paging off. */
-static int boot_multiboot(struct address_space *as, const struct guest_image *img,
-			  const struct boot_ram *ram, const char *cmdline,
+static int boot_multiboot(struct address_space *as, const struct boot_layout *l,
+			  const struct boot_config *cfg, const struct guest_image *img,
 			  struct kvm_regs *regs, struct kvm_sregs *sregs,
 			  struct error *err)
 {
-	if (write_multiboot_info(as, ram, cmdline, err) || write_gdt(as, sregs, err))
+	if (multiboot_write(as, l, cfg, err) ||
+	    write_gdt(as, l->gdt, gdt_multiboot, sizeof(gdt_multiboot), sregs, err))
 		return -1;
-	set_segment(&sregs->cs, GDT_CODE32, true, false);
+	set_segment(&sregs->cs, GDT_CODE, true, false);
 	set_segment(&sregs->ds, GDT_DATA, false, false);
 	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
 	sregs->cr0 = CR0_PE | CR0_ET;
@@ -215,17 +404,17 @@ static int boot_multiboot(struct address_space *as, const struct guest_image *im
 	memset(regs, 0, sizeof(*regs));
 	regs->rip = img->entry;
 	regs->rax = MULTIBOOT_BOOTLOADER_MAGIC;
-	regs->rbx = MB_INFO_ADDR;
+	regs->rbx = l->mbi;
+	regs->rsp = l->stack_top;
 	regs->rflags = 0x2;
 	return 0;
 }
 
-int boot_prepare(struct address_space *system, const struct guest_image *img,
-		 const struct boot_ram *ram, const char *cmdline,
-		 struct kvm_regs *regs, struct kvm_sregs *sregs,
-		 struct error *err)
+int boot_prepare(struct address_space *system, const struct boot_layout *l,
+		 const struct boot_config *cfg, const struct guest_image *img,
+		 struct kvm_regs *regs, struct kvm_sregs *sregs, struct error *err)
 {
 	if (img->format == GUEST_ELF64)
-		return boot_elf64(system, img, ram, regs, sregs, err);
-	return boot_multiboot(system, img, ram, cmdline, regs, sregs, err);
+		return boot_elf64(system, l, img, regs, sregs, err);
+	return boot_multiboot(system, l, cfg, img, regs, sregs, err);
 }

@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,28 +12,18 @@
 
 #include "devices/error.h"
 #include "memory/address_space.h"
+#include "vmm/multiboot.h"
 
-#define MULTIBOOT_MAGIC		0x1badb002u
-#define MULTIBOOT_SEARCH	8192	/* the header must be in the first 8 KiB */
-#define MULTIBOOT_FLAG_AOUT	(1u << 16)
-/* Requirement bits we honour: page-aligned modules (we load none) and the
- * memory map (always given). A loader must refuse the ones it cannot meet. */
-#define MULTIBOOT_FLAGS_KNOWN	0x3u
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-#define MAX_SEGMENTS		64
 
-struct segment {
-	uint64_t paddr, vaddr, memsz, offset, filesz;
-};
-
+/* The file while it is parsed; @img receives what is found. */
 struct elf_file {
 	const char *path;
 	int fd;
 	uint64_t size;
 	Elf *elf;
 	GElf_Ehdr ehdr;
-	struct segment seg[MAX_SEGMENTS];
-	unsigned nseg;
+	struct guest_image *img;
 };
 
 static int open_guest(struct elf_file *f, struct error *err)
@@ -64,15 +54,9 @@ static bool has_elf_magic(const struct elf_file *f)
 	       !memcmp(magic, ELFMAG, SELFMAG);
 }
 
+
 static int read_ehdr(struct elf_file *f, struct error *err)
 {
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return error_setf(err, "libelf: %s", elf_errmsg(-1));
-	f->elf = elf_begin(f->fd, ELF_C_READ, NULL);
-	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF)
-		return error_setf(err, has_elf_magic(f) ?
-				  "'%s': truncated or corrupt ELF header" :
-				  "'%s' is not an ELF file", f->path);
 	if (!gelf_getehdr(f->elf, &f->ehdr))
 		return error_setf(err, "'%s': truncated or corrupt ELF header", f->path);
 	if (f->ehdr.e_ident[EI_DATA] != ELFDATA2LSB)
@@ -101,7 +85,7 @@ static int check_machine(const struct elf_file *f, struct error *err)
 static int add_segment(struct elf_file *f, unsigned idx, const GElf_Phdr *ph,
 		       struct error *err)
 {
-	struct segment *s;
+	struct guest_image *img = f->img;
 
 	if (ph->p_filesz > ph->p_memsz)
 		return error_setf(err, "'%s': segment %u has p_filesz %#llx > p_memsz %#llx",
@@ -114,24 +98,25 @@ static int add_segment(struct elf_file *f, unsigned idx, const GElf_Phdr *ph,
 	    ph->p_vaddr + ph->p_memsz < ph->p_vaddr)
 		return error_setf(err, "'%s': segment %u wraps around the address space",
 				  f->path, idx);
-	if (f->nseg == MAX_SEGMENTS)
+	if (img->nseg == LOADER_MAX_SEGMENTS)
 		return error_setf(err, "'%s': more than %d loadable segments",
-				  f->path, MAX_SEGMENTS);
-	s = &f->seg[f->nseg++];
-	*s = (struct segment){ ph->p_paddr, ph->p_vaddr, ph->p_memsz,
-			       ph->p_offset, ph->p_filesz };
+				  f->path, LOADER_MAX_SEGMENTS);
+	img->seg[img->nseg++] = (struct guest_segment){
+		ph->p_paddr, ph->p_vaddr, ph->p_memsz, ph->p_offset, ph->p_filesz,
+	};
 	return 0;
 }
 
 static int compare_segments(const void *a, const void *b)
 {
-	const struct segment *x = a, *y = b;
+	const struct guest_segment *x = a, *y = b;
 
 	return x->paddr < y->paddr ? -1 : x->paddr > y->paddr;
 }
 
 static int read_segments(struct elf_file *f, struct error *err)
 {
+	struct guest_image *img = f->img;
 	size_t n;
 
 	/* libelf quietly reports fewer headers for a truncated file. */
@@ -150,40 +135,107 @@ static int read_segments(struct elf_file *f, struct error *err)
 		    add_segment(f, (unsigned)i, &ph, err))
 			return -1;
 	}
-	if (!f->nseg)
+	if (!img->nseg)
 		return error_setf(err, "'%s' has no loadable segment", f->path);
-	qsort(f->seg, f->nseg, sizeof(f->seg[0]), compare_segments);
-	for (unsigned i = 1; i < f->nseg; i++)
-		if (f->seg[i].paddr < f->seg[i - 1].paddr + f->seg[i - 1].memsz)
+	qsort(img->seg, img->nseg, sizeof(img->seg[0]), compare_segments);
+	for (unsigned i = 1; i < img->nseg; i++)
+		if (img->seg[i].paddr < img->seg[i - 1].paddr + img->seg[i - 1].memsz)
 			return error_setf(err, "'%s': segments at %#llx and %#llx overlap",
-					  f->path, (unsigned long long)f->seg[i - 1].paddr,
-					  (unsigned long long)f->seg[i].paddr);
+					  f->path, (unsigned long long)img->seg[i - 1].paddr,
+					  (unsigned long long)img->seg[i].paddr);
 	return 0;
 }
 
-/* 0: found (flags in *flags), 1: none, -1: a header we must refuse. */
-static int find_multiboot_header(const struct elf_file *f, uint32_t *flags,
+/* The entry is a virtual address; images may link high and load low, so it
+ * is translated through the segment that contains it. */
+static int resolve_entry(struct elf_file *f, struct error *err)
+{
+	struct guest_image *img = f->img;
+	uint64_t e = f->ehdr.e_entry;
+
+	for (unsigned i = 0; i < img->nseg; i++) {
+		const struct guest_segment *s = &img->seg[i];
+
+		if (e >= s->vaddr && e - s->vaddr < s->memsz) {
+			img->entry = s->paddr + (e - s->vaddr);
+			return 0;
+		}
+	}
+	return error_setf(err, "'%s': entry point %#llx is outside every loadable "
+			  "segment", f->path, (unsigned long long)e);
+}
+
+static int read_elf_segments(struct elf_file *f, struct error *err)
+{
+	return read_segments(f, err) || resolve_entry(f, err) ? -1 : 0;
+}
+
+/* 0: found at file offset *@off, 1: none, -1: a truncated one. The header
+ * is 4-byte aligned in the first MULTIBOOT_SEARCH bytes. */
+static int find_multiboot_header(const struct elf_file *f,
+				 struct multiboot_header *h, uint64_t *off,
 				 struct error *err)
 {
-	uint32_t buf[MULTIBOOT_SEARCH / 4];
+	uint32_t buf[(MULTIBOOT_SEARCH + sizeof(*h)) / 4];
 	ssize_t got = pread(f->fd, buf, sizeof(buf), 0);
+	size_t words = got > 0 ? (size_t)got / 4 : 0;
 
-	for (ssize_t i = 0; i + 3 <= got / 4; i++) {
-		if (buf[i] != MULTIBOOT_MAGIC ||
+	for (size_t i = 0; i + 3 <= words && i < MULTIBOOT_SEARCH / 4; i++) {
+		if (buf[i] != MULTIBOOT_HEADER_MAGIC ||
 		    (uint32_t)(buf[i] + buf[i + 1] + buf[i + 2]) != 0)
 			continue;
-		*flags = buf[i + 1];
-		if (*flags & MULTIBOOT_FLAG_AOUT)
-			return error_setf(err, "'%s': multiboot a.out kludge (flag 16) "
-					  "is not supported; tinyvmm loads ELF segments",
-					  f->path);
-		if (*flags & 0xffff & ~MULTIBOOT_FLAGS_KNOWN)
-			return error_setf(err, "'%s': multiboot header requires flags "
-					  "%#x that tinyvmm cannot meet (e.g. a video mode)",
-					  f->path, *flags & 0xffff & ~MULTIBOOT_FLAGS_KNOWN);
+		if ((buf[i + 1] & MULTIBOOT_AOUT_KLUDGE) && i + 8 > words)
+			return error_setf(err, "'%s': multiboot header cut short by "
+					  "the end of the file", f->path);
+		memset(h, 0, sizeof(*h));
+		memcpy(h, &buf[i], (words - i < 8 ? words - i : 8) * 4);
+		*off = i * 4;
 		return 0;
 	}
 	return 1;
+}
+
+/* The a.out kludge: the file from the header's offset less (header_addr -
+ * load_addr) is loaded at load_addr up to load_end_addr (0: the end of the
+ * file), then zeroes up to bss_end_addr (0: none). */
+static int load_by_header(struct elf_file *f, const struct multiboot_header *h,
+			  uint64_t hoff, struct error *err)
+{
+	struct guest_image *img = f->img;
+	uint64_t before = (uint64_t)h->header_addr - h->load_addr;
+	uint64_t offset, filesz, memsz;
+
+	if (h->load_addr > h->header_addr || before > hoff)
+		return error_setf(err, "'%s': multiboot load_addr %#x and header_addr %#x "
+				  "do not fit the header's file offset %#llx", f->path,
+				  h->load_addr, h->header_addr, (unsigned long long)hoff);
+	offset = hoff - before;
+	if (h->load_end_addr && h->load_end_addr < h->load_addr)
+		return error_setf(err, "'%s': multiboot load_end_addr %#x is below "
+				  "load_addr %#x", f->path, h->load_end_addr, h->load_addr);
+	filesz = h->load_end_addr ? h->load_end_addr - h->load_addr : f->size - offset;
+	if (filesz > f->size - offset)
+		return error_setf(err, "'%s': multiboot load_end_addr %#x lies beyond the "
+				  "end of the file (truncated?)", f->path, h->load_end_addr);
+	memsz = filesz;
+	if (h->bss_end_addr) {
+		if (h->bss_end_addr < h->load_addr + filesz)
+			return error_setf(err, "'%s': multiboot bss_end_addr %#x is below "
+					  "the end of the loaded bytes %#llx", f->path,
+					  h->bss_end_addr,
+					  (unsigned long long)(h->load_addr + filesz));
+		memsz = h->bss_end_addr - h->load_addr;
+	}
+	if (h->entry_addr < h->load_addr || h->entry_addr - h->load_addr >= memsz)
+		return error_setf(err, "'%s': multiboot entry_addr %#x is outside the "
+				  "loaded image [%#x, %#llx)", f->path, h->entry_addr,
+				  h->load_addr, (unsigned long long)(h->load_addr + memsz));
+	img->seg[0] = (struct guest_segment){ h->load_addr, h->load_addr, memsz,
+					      offset, filesz };
+	img->nseg = 1;
+	img->aout_kludge = true;
+	img->entry = h->entry_addr;
+	return 0;
 }
 
 static bool has_pvh_note(const struct elf_file *f)
@@ -210,58 +262,105 @@ static bool has_pvh_note(const struct elf_file *f)
 	return false;
 }
 
-static int pick_format(struct elf_file *f, struct guest_image *img,
-		       struct error *err)
+/* ELF64: long mode. ELF32: multiboot, by its ELF segments or, with flag
+ * 16, by the header's addresses (QEMU does the same). */
+static int parse_elf(struct elf_file *f, struct error *err)
 {
+	struct multiboot_header h;
+	uint64_t hoff;
 	int r;
 
+	if (read_ehdr(f, err) || check_machine(f, err))
+		return -1;
 	if (gelf_getclass(f->elf) == ELFCLASS64) {
-		img->format = GUEST_ELF64;
-		return 0;
+		f->img->format = GUEST_ELF64;
+		return read_elf_segments(f, err);
 	}
-	r = find_multiboot_header(f, &img->multiboot_flags, err);
+	r = find_multiboot_header(f, &h, &hoff, err);
 	if (r < 0)
 		return -1;
-	if (r == 0) {
-		img->format = GUEST_MULTIBOOT;
-		return 0;
-	}
-	if (has_pvh_note(f))
+	if (r > 0 && has_pvh_note(f))
 		return error_setf(err, "'%s': PVH boot (a 32-bit ELF with only a "
 				  "XEN_ELFNOTE_PHYS32_ENTRY note) is not supported yet",
 				  f->path);
-	return error_setf(err, "'%s' is a 32-bit ELF without a multiboot header; "
-			  "tinyvmm boots ELF64 or multiboot v1 images", f->path);
+	if (r > 0)
+		return error_setf(err, "'%s' is a 32-bit ELF without a multiboot header; "
+				  "tinyvmm boots ELF64 or multiboot v1 images", f->path);
+	f->img->format = GUEST_MULTIBOOT;
+	f->img->multiboot_flags = h.flags;
+	if (h.flags & MULTIBOOT_AOUT_KLUDGE)
+		return load_by_header(f, &h, hoff, err);
+	return read_elf_segments(f, err);
 }
 
-static int check_placement(const struct elf_file *f, const struct segment *s,
-			   const struct loader_reserved *res, unsigned nres,
-			   struct error *err)
+/* Not ELF: a multiboot image with the a.out kludge, or nothing we boot. */
+static int parse_flat(struct elf_file *f, struct error *err)
 {
-	uint64_t end = s->paddr + s->memsz;
+	struct multiboot_header h;
+	uint64_t hoff;
+	int r = find_multiboot_header(f, &h, &hoff, err);
 
-	for (unsigned i = 0; i < nres; i++)
-		if (s->paddr < res[i].end && res[i].start < end)
-			return error_setf(err, "'%s': segment [%#llx, %#llx) overlaps "
-					  "%s [%#llx, %#llx)", f->path,
-					  (unsigned long long)s->paddr,
-					  (unsigned long long)end, res[i].what,
-					  (unsigned long long)res[i].start,
-					  (unsigned long long)res[i].end);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		return error_setf(err, "'%s' is not an ELF file, nor a multiboot image",
+				  f->path);
+	if (!(h.flags & MULTIBOOT_AOUT_KLUDGE))
+		return error_setf(err, "'%s' is not an ELF file and its multiboot header "
+				  "has no load addresses (flag 16, the a.out kludge)",
+				  f->path);
+	f->img->format = GUEST_MULTIBOOT;
+	f->img->multiboot_flags = h.flags;
+	return load_by_header(f, &h, hoff, err);
+}
+
+static int parse_guest(struct elf_file *f, struct error *err)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return error_setf(err, "libelf: %s", elf_errmsg(-1));
+	f->elf = elf_begin(f->fd, ELF_C_READ, NULL);
+	if (f->elf && elf_kind(f->elf) == ELF_K_ELF)
+		return parse_elf(f, err);
+	if (has_elf_magic(f))
+		return error_setf(err, "'%s': truncated or corrupt ELF header", f->path);
+	return parse_flat(f, err);
+}
+
+int loader_open(const char *path, struct guest_image *img, struct error *err)
+{
+	struct elf_file f = { .path = path, .fd = -1, .img = img };
+	int ret;
+
+	memset(img, 0, sizeof(*img));
+	img->path = path;
+	img->fd = -1;
+	ret = open_guest(&f, err);
+	if (!ret)
+		ret = parse_guest(&f, err);
+	if (f.elf)
+		elf_end(f.elf);
+	if (ret) {
+		if (f.fd >= 0)
+			close(f.fd);
+		return ret;
+	}
+	img->fd = f.fd;
+	img->load_start = img->seg[0].paddr;
+	img->load_end = img->seg[img->nseg - 1].paddr + img->seg[img->nseg - 1].memsz;
 	return 0;
 }
 
-static int copy_segment(const struct elf_file *f, const struct segment *s,
+static int copy_segment(const struct guest_image *img, const struct guest_segment *s,
 			uint8_t *host, struct error *err)
 {
 	uint64_t done = 0;
 
 	while (done < s->filesz) {
-		ssize_t n = pread(f->fd, host + done, s->filesz - done,
+		ssize_t n = pread(img->fd, host + done, s->filesz - done,
 				  (off_t)(s->offset + done));
 
 		if (n <= 0)
-			return error_setf(err, "'%s': read failed: %s", f->path,
+			return error_setf(err, "'%s': read failed: %s", img->path,
 					  n ? strerror(errno) : "unexpected end of file");
 		done += (uint64_t)n;
 	}
@@ -269,78 +368,31 @@ static int copy_segment(const struct elf_file *f, const struct segment *s,
 	return 0;
 }
 
-/* Check every segment first, so a bad image leaves guest RAM untouched. */
-static int load_segments(const struct elf_file *f, struct address_space *as,
-			 const struct loader_reserved *res, unsigned nres,
-			 struct error *err)
+/* Map every segment first, so a bad image leaves guest RAM untouched. */
+int loader_copy(const struct guest_image *img, struct address_space *as,
+		struct error *err)
 {
-	uint8_t *host[MAX_SEGMENTS];
+	uint8_t *host[LOADER_MAX_SEGMENTS];
 
-	for (unsigned i = 0; i < f->nseg; i++) {
-		const struct segment *s = &f->seg[i];
+	for (unsigned i = 0; i < img->nseg; i++) {
+		const struct guest_segment *s = &img->seg[i];
 
 		host[i] = address_space_map_ram(as, s->paddr, s->memsz, true);
 		if (!host[i])
 			return error_setf(err, "'%s': segment [%#llx, %#llx) is outside "
 					  "guest RAM (or overlaps a device hole); try a larger --mem",
-					  f->path, (unsigned long long)s->paddr,
+					  img->path, (unsigned long long)s->paddr,
 					  (unsigned long long)(s->paddr + s->memsz));
-		if (check_placement(f, s, res, nres, err))
-			return -1;
 	}
-	for (unsigned i = 0; i < f->nseg; i++)
-		if (copy_segment(f, &f->seg[i], host[i], err))
+	for (unsigned i = 0; i < img->nseg; i++)
+		if (copy_segment(img, &img->seg[i], host[i], err))
 			return -1;
 	return 0;
 }
 
-/* The entry is a virtual address; images may link high and load low, so it
- * is translated through the segment that contains it. */
-static int resolve_entry(const struct elf_file *f, struct guest_image *img,
-			 struct error *err)
+void loader_close(struct guest_image *img)
 {
-	uint64_t e = f->ehdr.e_entry;
-
-	for (unsigned i = 0; i < f->nseg; i++) {
-		const struct segment *s = &f->seg[i];
-
-		if (e >= s->vaddr && e - s->vaddr < s->memsz) {
-			img->entry = s->paddr + (e - s->vaddr);
-			return 0;
-		}
-	}
-	return error_setf(err, "'%s': entry point %#llx is outside every loadable "
-			  "segment", f->path, (unsigned long long)e);
-}
-
-int loader_load(const char *path, struct address_space *system,
-		const struct loader_reserved *reserved, unsigned nreserved,
-		struct guest_image *img, struct error *err)
-{
-	struct elf_file f = { .path = path, .fd = -1 };
-	int ret;
-
-	memset(img, 0, sizeof(*img));
-	ret = open_guest(&f, err);
-	if (!ret)
-		ret = read_ehdr(&f, err);
-	if (!ret)
-		ret = check_machine(&f, err);
-	if (!ret)
-		ret = pick_format(&f, img, err);
-	if (!ret)
-		ret = read_segments(&f, err);
-	if (!ret)
-		ret = resolve_entry(&f, img, err);
-	if (!ret)
-		ret = load_segments(&f, system, reserved, nreserved, err);
-	if (!ret) {
-		img->load_start = f.seg[0].paddr;
-		img->load_end = f.seg[f.nseg - 1].paddr + f.seg[f.nseg - 1].memsz;
-	}
-	if (f.elf)
-		elf_end(f.elf);
-	if (f.fd >= 0)
-		close(f.fd);
-	return ret;
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
 }

@@ -7,9 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "devices/misc/debug_exit.h"
 #include "devices/error.h"
-#include "devices/char/serial.h"
+#include "devices/timer/i8254.h"
 #include "devices/virtio/virtio_blk.h"
 #include "memory/address_space.h"
 #include "devices/intc/lapic.h"
@@ -17,9 +16,11 @@
 #include "vmm/boot.h"
 #include "vmm/exit_codes.h"
 #include "vmm/layout.h"
+#include "vmm/multiboot.h"
+#include "vmm/pc.h"
 #include "vmm/vcpu.h"
 
-#define BIOS_SIGNATURE "tinyvmm BIOS ROM: no firmware; ACPI tables at 0xf0100"
+#define BIOS_SIGNATURE "tinyvmm BIOS ROM: no firmware"
 
 void machine_stop(struct machine *m, int code)
 {
@@ -32,6 +33,69 @@ void machine_stop(struct machine *m, int code)
 			vcpu_kick(&m->vcpus[i]);
 	}
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* Every vCPU leaves the guest and parks (vcpu.c) until a wake event; on
+ * the way out each resets as a PC's CPUs do on resume. */
+static void machine_suspend(struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	if (!machine_stopping(m) && !machine_suspended(m)) {
+		atomic_store_explicit(&m->suspended, true, memory_order_release);
+		pc_suspend(m);
+		for (unsigned i = 0; i < m->ncpus; i++)
+			vcpu_suspend(&m->vcpus[i]);
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (m->opts->trace)
+		fprintf(stderr, "machine suspended to RAM (S3)\n");
+}
+
+void machine_system_event(void *host, enum system_event ev)
+{
+	struct machine *m = host;
+
+	switch (ev) {
+	case SYSTEM_RESET:
+		fprintf(stderr, "tinyvmm: the guest reset the machine\n");
+		machine_stop(m, VMM_EXIT_RESET);
+		break;
+	case SYSTEM_POWEROFF:
+		if (m->opts->trace)
+			fprintf(stderr, "machine powered off (S5)\n");
+		machine_stop(m, VMM_EXIT_POWEROFF);
+		break;
+	case SYSTEM_SUSPEND:
+		machine_suspend(m);
+		break;
+	}
+}
+
+void machine_wakeup(void *host, enum wakeup_source src)
+{
+	struct machine *m = host;
+
+	pthread_mutex_lock(&m->lock);
+	if (machine_suspended(m) && pc_wake_event(m, src)) {
+		atomic_store_explicit(&m->suspended, false, memory_order_release);
+		for (unsigned i = 0; i < m->ncpus; i++)
+			vcpu_kick(&m->vcpus[i]);
+		if (m->opts->trace)
+			fprintf(stderr, "machine resumed from S3\n");
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* The 32-bit firmware_waking_vector of the FACS: a real-mode entry. The
+ * 64-bit X_ one asks for a protected-mode resume that SeaBIOS, QEMU pc's
+ * firmware, does not perform either, so it is not honoured. */
+uint32_t machine_waking_vector(struct machine *m)
+{
+	uint32_t *v = m->facs_gpa ?
+		address_space_map_ram(m->system, m->facs_gpa + ACPI_FACS_WAKING_VECTOR,
+				      4, false) : NULL;
+
+	return v ? *v : 0;
 }
 
 void machine_vcpu_stuck(struct machine *m, int delta)
@@ -47,23 +111,6 @@ void machine_vcpu_stuck(struct machine *m, int delta)
 			"interrupts off or waiting for a SIPI\n");
 		machine_stop(m, VMM_EXIT_DEADLOCK);
 	}
-}
-
-static void machine_guest_exit(void *host, int status)
-{
-	machine_stop(host, status);
-}
-
-static int machine_msi(void *host, uint64_t addr, uint32_t data)
-{
-	struct machine *m = host;
-
-	return m->apic.bus ? apic_bus_deliver_msi(m->apic.bus, addr, data) : -1;
-}
-
-static int machine_ioeventfd(void *host, uint64_t gpa, int fd, bool assign)
-{
-	return kvm_ioeventfd(&((struct machine *)host)->kvm, gpa, fd, assign);
 }
 
 /* RAM below 3 GiB at 0, the rest at 4 GiB, both aliases of one block, as
@@ -87,8 +134,14 @@ static int machine_init_memory(struct machine *m, struct error *err)
 	memory_region_init_container(&m->system_root, "system", UINT64_MAX);
 	memory_region_init_container(&m->io_root, "io", 0x10000);
 	memory_region_init_ram(&m->ram_mr, "pc.ram", &m->ram, 0, size);
-	memory_region_init_alias(&m->ram_below_4g, "ram-below-4g", &m->ram_mr, 0, low);
-	memory_region_add_subregion(&m->system_root, 0, &m->ram_below_4g, 0);
+	/* The VGA hole [0xA0000, 0xC0000) is left unassigned (tinyvmm has no
+	 * VGA); the BIOS area above it is RAM, as QEMU and its firmware leave
+	 * it ("shadow RAM"), so an image may load there. */
+	memory_region_init_alias(&m->ram_low, "ram-low", &m->ram_mr, 0, VGA_HOLE_BASE);
+	memory_region_add_subregion(&m->system_root, 0, &m->ram_low, 0);
+	memory_region_init_alias(&m->ram_below_4g, "ram-below-4g", &m->ram_mr,
+				 VGA_HOLE_END, low - VGA_HOLE_END);
+	memory_region_add_subregion(&m->system_root, VGA_HOLE_END, &m->ram_below_4g, 0);
 	if (size > low) {
 		memory_region_init_alias(&m->ram_above_4g, "ram-above-4g", &m->ram_mr,
 					 low, size - low);
@@ -97,9 +150,6 @@ static int machine_init_memory(struct machine *m, struct error *err)
 	}
 	memory_region_init_rom(&m->bios_rom, "pc.bios", &m->bios, 0, BIOS_ROM_SIZE);
 	memory_region_add_subregion(&m->system_root, BIOS_ROM_BASE, &m->bios_rom, 0);
-	memory_region_init_alias(&m->isa_bios, "isa-bios", &m->bios_rom,
-				 BIOS_ROM_SIZE - ISA_BIOS_SIZE, ISA_BIOS_SIZE);
-	memory_region_add_subregion(&m->system_root, ISA_BIOS_BASE, &m->isa_bios, 1);
 	/* PCI BARs sit under everything: one the guest puts over RAM or the
 	 * LAPIC cannot hide them. */
 	memory_region_init_container(&m->pci_mem, "pci-mem", UINT64_MAX);
@@ -128,74 +178,60 @@ static int machine_init_kvm(struct machine *m, struct error *err)
 	return 0;
 }
 
-/* --disk: a virtio-blk-pci device, its properties set directly (a file
- * name may hold the ',' that -device uses between properties). */
-static int machine_add_disk(struct machine *m, const struct vmm_disk *d,
-			    struct error *err)
+/* The command line is "PATH ARGS", the path as given and the space even
+ * without ARGS, as QEMU's -kernel and -append give it. */
+static int machine_boot_config(struct machine *m, struct error *err)
 {
-	struct object *blk = object_new(TYPE_VIRTIO_BLK_PCI);
+	const struct vmm_options *o = m->opts;
+	int n = snprintf(m->boot_cmdline, sizeof(m->boot_cmdline), "%s %s",
+			 o->guest_path, o->cmdline);
 
-	object_add_child(m->devices, TYPE_VIRTIO_BLK_PCI, blk);
-	if (object_property_set(blk, "path", d->path, err) ||
-	    object_property_set(blk, "ro", d->ro ? "on" : "off", err) ||
-	    (d->serial[0] && object_property_set(blk, "serial", d->serial, err)))
-		return -1;
-	return device_realize((struct device *)blk, &m->env, err);
-}
-
-static int machine_init_devices(struct machine *m, struct error *err)
-{
-	struct object *serial;
-
-	m->env = (struct device_env){
-		.system_memory = &m->system_root, .io_space = &m->io_root,
-		.dma = m->system, .pci = &m->pci,
-		.guest_exit = machine_guest_exit, .msi = machine_msi,
-		.ioeventfd = machine_ioeventfd, .host = m,
+	_Static_assert(VMM_MAX_MODULES <= BOOT_MAX_MODULES, "--initrd takes more modules");
+	if (n < 0 || (size_t)n >= sizeof(m->boot_cmdline))
+		return error_setf(err, "the guest's path and command line are longer "
+				  "than %zu bytes", sizeof(m->boot_cmdline) - 1);
+	for (unsigned i = 0; i < o->nmodules; i++) {
+		m->boot_modules[i] = (struct boot_module){ o->modules[i].path,
+							   o->modules[i].arg, 0 };
+		if (multiboot_module_size(o->modules[i].path, &m->boot_modules[i].size, err))
+			return -1;
+	}
+	m->boot = (struct boot_config){
+		.ram_size = o->mem_size, .acpi_size = ACPI_TABLES_SIZE,
+		.cmdline = m->boot_cmdline, .modules = m->boot_modules,
+		.nmodules = o->nmodules,
 	};
-	m->devices = object_new(TYPE_CONTAINER);
-	/* Set directly: a file name may hold the ',' that separates properties. */
-	serial = object_new(TYPE_ISA_SERIAL);
-	object_add_child(m->devices, TYPE_ISA_SERIAL, serial);
-	if (object_property_set(serial, "path", m->opts->serial, err) ||
-	    device_realize((struct device *)serial, &m->env, err) ||
-	    !device_create(TYPE_ISA_DEBUG_EXIT, &m->env, m->devices, err))
-		return -1;
-	for (unsigned i = 0; i < m->opts->ndisks; i++)
-		if (machine_add_disk(m, &m->opts->disks[i], err))
-			return -1;
-	for (unsigned i = 0; i < m->opts->ndevices; i++)
-		if (!device_create(m->opts->devices[i], &m->env, m->devices, err))
-			return -1;
 	return 0;
 }
 
+/* The image is parsed, the boot data placed around it (vmm/boot.h), and
+ * only then copied: a refused image leaves guest RAM untouched. */
 static int machine_load_guest(struct machine *m, struct error *err)
 {
-	static const struct loader_reserved reserved[] = {
-		{ BOOT_INFO_BASE, BOOT_PT_END, "the VMM's boot data" },
-	};
+	int ret = loader_open(m->opts->guest_path, &m->image, err);
 
-	return loader_load(m->opts->guest_path, m->system, reserved, 1,
-			   &m->image, err);
+	if (ret)
+		return ret;
+	if (m->image.multiboot_flags & MULTIBOOT_VIDEO_MODE)
+		fprintf(stderr, "tinyvmm: warning: '%s' asks for a video mode (multiboot "
+			"flag 2); there is no display, so it is ignored, as QEMU does\n",
+			m->opts->guest_path);
+	ret = machine_boot_config(m, err);
+	if (!ret)
+		ret = boot_plan(&m->layout, &m->boot, &m->image, err);
+	if (!ret)
+		ret = loader_copy(&m->image, m->system, err);
+	loader_close(&m->image);
+	return ret;
 }
 
 static int machine_boot_state(struct machine *m, struct error *err)
 {
-	const char *name = strrchr(m->opts->guest_path, '/');
-	char cmdline[VMM_CMDLINE_MAX + 256];
-	struct boot_ram ram = {
-		.low_size = m->opts->mem_size < LOW_RAM_MAX ? m->opts->mem_size : LOW_RAM_MAX,
-	};
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 
-	ram.high_size = m->opts->mem_size - ram.low_size;
-	/* As GRUB and QEMU do: the image's name, then its arguments. */
-	snprintf(cmdline, sizeof(cmdline), "%s%s%s", name ? name + 1 : m->opts->guest_path,
-		 m->opts->cmdline[0] ? " " : "", m->opts->cmdline);
 	if (vcpu_get_sregs(&m->vcpus[0], &sregs, err) ||
-	    boot_prepare(m->system, &m->image, &ram, cmdline, &regs, &sregs, err))
+	    boot_prepare(m->system, &m->layout, &m->boot, &m->image, &regs, &sregs, err))
 		return -1;
 	return vcpu_set_boot_state(&m->vcpus[0], &regs, &sregs, err);
 }
@@ -214,7 +250,22 @@ static int machine_init_vcpus(struct machine *m, struct error *err)
 			return -1;
 		m->ncpus++;
 	}
-	return acpi_build_tables(m->bios.host, m->bios.size, n, err);
+	return 0;
+}
+
+/* Where the boot layout put them: the tables at the top of low RAM, the
+ * RSDP where guests scan for it. */
+static int machine_build_acpi(struct machine *m, struct error *err)
+{
+	const struct boot_layout *l = &m->layout;
+	struct acpi_config cfg = { .ncpus = m->ncpus };
+	uint64_t size = l->low_ram_end - l->acpi;
+	uint8_t *tables = address_space_map_ram(m->system, l->acpi, size, true);
+	uint8_t *rsdp = address_space_map_ram(m->system, l->rsdp, ACPI_RSDP_SIZE, true);
+
+	if (!tables || !rsdp)
+		return error_setf(err, "no RAM for the ACPI tables");
+	return acpi_build_tables(&cfg, tables, l->acpi, size, rsdp, &m->facs_gpa, err);
 }
 
 int machine_init(struct machine *m, const struct vmm_options *opts,
@@ -222,13 +273,15 @@ int machine_init(struct machine *m, const struct vmm_options *opts,
 {
 	memset(m, 0, sizeof(*m));
 	m->opts = opts;
+	host_clock_init(&m->clock);
 	m->kvm.dev_fd = m->kvm.vm_fd = -1;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	/* What the user got wrong is reported before any KVM work. */
-	if (machine_init_memory(m, err) || machine_init_devices(m, err) ||
+	if (machine_init_memory(m, err) || pc_init_devices(m, err) ||
 	    machine_load_guest(m, err) || machine_init_kvm(m, err) ||
-	    machine_init_vcpus(m, err) || machine_boot_state(m, err))
+	    machine_init_vcpus(m, err) || machine_build_acpi(m, err) ||
+	    pc_init_firmware(m, err) || machine_boot_state(m, err))
 		return -1;
 	return 0;
 }
@@ -268,6 +321,7 @@ static void machine_print_stats(struct machine *m)
 	apic_host_print_stats(&m->apic, stderr);
 	address_space_print_stats(m->io, stderr);
 	address_space_print_stats(m->system, stderr);
+	i8254_print_stats(m->pit, stderr);
 	for (struct object *o = m->devices->children; o; o = o->next_sibling)
 		virtio_blk_print_stats(o, stderr);
 }
@@ -285,7 +339,7 @@ int machine_run(struct machine *m)
 	machine_wait(m);
 	for (unsigned i = 0; i < m->ncpus; i++)
 		vcpu_join(&m->vcpus[i]);
-	apic_host_stop(&m->apic);
+	host_clock_stop(&m->clock);
 	fflush(stdout);
 	if (m->opts->stats)
 		machine_print_stats(m);
@@ -311,4 +365,5 @@ void machine_destroy(struct machine *m)
 		address_space_destroy(m->io);
 	ram_block_destroy(&m->bios);
 	ram_block_destroy(&m->ram);
+	host_clock_destroy(&m->clock);
 }

@@ -8,10 +8,13 @@
 #include <stdbool.h>
 
 #include "devices/device.h"
+#include "devices/irq.h"
 #include "devices/pci/pci.h"
 #include "memory/ramblock.h"
 #include "memory/region.h"
 #include "vmm/apic_host.h"
+#include "vmm/boot.h"
+#include "vmm/clock.h"
 #include "vmm/kvm.h"
 #include "vmm/loader.h"
 #include "vmm/memslots.h"
@@ -27,15 +30,26 @@ struct machine {
 
 	struct ram_block ram, bios;
 	struct memory_region system_root, io_root;
-	struct memory_region ram_mr, ram_below_4g, ram_above_4g;
-	struct memory_region bios_rom, isa_bios;
+	struct memory_region ram_mr, ram_low, ram_below_4g, ram_above_4g;
+	struct memory_region bios_rom;
 	struct memory_region pci_mem;	/* BARs, below everything else */
 	struct pci_bus pci;
 	struct address_space *system, *io;
 
 	struct object *devices;		/* owns every device */
 	struct device_env env;
+	struct host_clock clock;	/* the guest clock, for every device */
+	struct irq_line isa_irq[ISA_NUM_IRQS];
+	struct device *acpi_pm;		/* which wake events wake (S3) */
+	struct device *rtc;		/* CMOS: the S3 shutdown status byte */
+	struct device *pit;		/* --stats */
+	struct device *fw_cfg;
 	struct guest_image image;
+	struct boot_config boot;	/* what the guest boots with */
+	struct boot_module boot_modules[BOOT_MAX_MODULES];
+	char boot_cmdline[2 * VMM_CMDLINE_MAX];
+	struct boot_layout layout;	/* where boot data and ACPI tables go */
+	uint64_t facs_gpa;		/* ACPI FACS: the S3 waking vector */
 
 	unsigned ncpus;
 	struct vcpu *vcpus;
@@ -44,6 +58,7 @@ struct machine {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* the VM stopped */
 	atomic_bool stopping;
+	atomic_bool suspended;		/* ACPI S3, until a wake event */
 	int exit_code;
 	unsigned stuck;			/* vCPUs that nothing can wake */
 };
@@ -61,6 +76,18 @@ static inline bool machine_stopping(struct machine *m)
 {
 	return atomic_load_explicit(&m->stopping, memory_order_acquire);
 }
+/* device_env callbacks: the guest asks to reset, power off or suspend the
+ * machine; a wake event (RTC alarm, power button) happened. Any thread. */
+void machine_system_event(void *host, enum system_event ev);
+void machine_wakeup(void *host, enum wakeup_source src);
+static inline bool machine_suspended(struct machine *m)
+{
+	return atomic_load_explicit(&m->suspended, memory_order_acquire);
+}
+/* Where the BSP resumes after S3: the FACS firmware waking vector (a
+ * real-mode address). */
+uint32_t machine_waking_vector(struct machine *m);
+
 /* A vCPU goes to sleep (+1) where only another vCPU could wake it (hlt with
  * interrupts off, wait-for-SIPI), or leaves that sleep (-1). When every vCPU
  * is stuck, the VM ends as a deadlock. */

@@ -9,7 +9,7 @@
 
 enum opt_id {
 	OPT_MEM, OPT_CPUS, OPT_SERIAL, OPT_TRACE, OPT_STATS, OPT_TIMEOUT,
-	OPT_DEVICE, OPT_DISK, OPT_VERSION, OPT_HELP,
+	OPT_DEVICE, OPT_DISK, OPT_INITRD, OPT_FW_CFG, OPT_VERSION, OPT_HELP,
 };
 
 struct opt_spec {
@@ -29,6 +29,8 @@ static const struct opt_spec opt_specs[] = {
 	{ NULL, "--timeout", true, OPT_TIMEOUT },
 	{ "-device", "--device", true, OPT_DEVICE },
 	{ NULL, "--disk", true, OPT_DISK },
+	{ NULL, "--initrd", true, OPT_INITRD },
+	{ NULL, "--fw-cfg", true, OPT_FW_CFG },
 	{ "-V", "--version", false, OPT_VERSION },
 	{ "-h", "--help", false, OPT_HELP },
 };
@@ -37,8 +39,9 @@ void options_print_help(const char *prog)
 {
 	printf("Usage: %s [options] GUEST.elf [-- guest command line]\n\n"
 	       "Boots GUEST.elf in a KVM virtual machine: an ELF64 x86-64 image starts in\n"
-	       "64-bit long mode at its entry point, a multiboot v1 ELF32 in 32-bit flat\n"
-	       "protected mode with EAX=0x2BADB002 and EBX=multiboot info.\n\n"
+	       "64-bit long mode at its entry point, a multiboot v1 image (ELF32, or the\n"
+	       "a.out kludge) in 32-bit flat protected mode with EAX=0x2BADB002 and\n"
+	       "EBX=multiboot info, as QEMU's -kernel.\n\n"
 	       "Options:\n"
 	       "  -m, --mem SIZE        guest RAM (K/M/G suffixes; default 128M, 2M..64G,\n"
 	       "                        a multiple of 4K); above 3G the rest sits at 4G\n"
@@ -52,18 +55,26 @@ void options_print_help(const char *prog)
 	       "      --disk FILE[,ro][,serial=ID]\n"
 	       "                        a raw disk image as a virtio-blk PCI device\n"
 	       "                        (read-only with ro; ID: up to 20 characters)\n"
+	       "      --initrd \"FILE ARGS[,FILE ARGS...]\"\n"
+	       "                        multiboot modules (up to %d), in this order; each\n"
+	       "                        gets \"FILE ARGS\" as its string; ',,' is a comma\n"
+	       "      --fw-cfg [name=]NAME,file=PATH | [name=]NAME,string=STR\n"
+	       "                        a named fw_cfg item (up to %d; NAME: at most %d\n"
+	       "                        bytes, by convention \"opt/...\"); ',,' is a comma\n"
 	       "  -V, --version         print the version\n"
 	       "  -h, --help            print this help\n\n"
 	       "Exit codes:\n"
 	       "  odd   the guest wrote v to the exit port 0xf4: code = ((v << 1) | 1) & 0xff\n"
-	       "  %-5d --help, --version, -device help\n"
+	       "  %-5d the guest powered off (ACPI S5); --help, --version, -device help\n"
 	       "  %-5d usage error (bad option or value)\n"
 	       "  %-5d VMM error (missing or bad guest file, KVM or host failure)\n"
 	       "  %-5d guest crash (triple fault, KVM internal error; registers on stderr)\n"
 	       "  %-5d --timeout expired\n"
-	       "  %-5d deadlock: every vCPU halted with interrupts off\n",
-	       prog, VMM_CPUS_MAX, VMM_EXIT_INFO, VMM_EXIT_USAGE, VMM_EXIT_ERROR,
-	       VMM_EXIT_GUEST_CRASH, VMM_EXIT_TIMEOUT, VMM_EXIT_DEADLOCK);
+	       "  %-5d deadlock: every vCPU halted with interrupts off\n"
+	       "  %-5d the guest reset the machine (0xcf9, 8042, port 0x92, ACPI)\n",
+	       prog, VMM_CPUS_MAX, VMM_MAX_MODULES, VMM_MAX_FW_CFG,
+	       VMM_FW_CFG_NAME_MAX - 1, VMM_EXIT_INFO, VMM_EXIT_USAGE, VMM_EXIT_ERROR,
+	       VMM_EXIT_GUEST_CRASH, VMM_EXIT_TIMEOUT, VMM_EXIT_DEADLOCK, VMM_EXIT_RESET);
 }
 
 static int parse_mem(const char *arg, struct vmm_options *o, struct error *err)
@@ -163,6 +174,122 @@ static int add_disk(const char *arg, struct vmm_options *o, struct error *err)
 	return 0;
 }
 
+/* Copies the next item of a ','-separated list at @s into @out, where ",,"
+ * stands for a ',' (QEMU's option syntax); *@fits says whether it fitted in
+ * @cap bytes. Returns where the next item starts, NULL after the last (so
+ * "a," has an empty second item). */
+static const char *next_item(const char *s, char *out, size_t cap, bool *fits)
+{
+	size_t n = 0;
+
+	*fits = true;
+	for (; *s && !(*s == ',' && s[1] != ','); s++) {
+		if (*s == ',')
+			s++;
+		if (n + 1 < cap)
+			out[n++] = *s;
+		else
+			*fits = false;
+	}
+	out[n] = 0;
+	return *s ? s + 1 : NULL;
+}
+
+/* As QEMU's -initrd for multiboot: FILE is an item up to its first space. A
+ * second --initrd replaces the first, as in QEMU. */
+static int parse_initrd(const char *arg, struct vmm_options *o, struct error *err)
+{
+	const char *p = arg;
+
+	o->nmodules = 0;
+	do {
+		struct vmm_module *m = &o->modules[o->nmodules];
+		size_t len;
+		bool fits;
+
+		if (o->nmodules == VMM_MAX_MODULES)
+			return error_setf(err, "--initrd: at most %d modules", VMM_MAX_MODULES);
+		p = next_item(p, m->arg, sizeof(m->arg), &fits);
+		if (!fits)
+			return error_setf(err, "--initrd: module %u is longer than %d bytes",
+					  o->nmodules + 1, VMM_MODULE_ARG_MAX - 1);
+		len = strcspn(m->arg, " ");
+		if (!len)
+			return error_setf(err, "--initrd: module %u ('%s') has no file name "
+					  "(\"FILE ARGS,...\")", o->nmodules + 1, m->arg);
+		memcpy(m->path, m->arg, len);
+		m->path[len] = 0;
+		o->nmodules++;
+	} while (p);
+	return 0;
+}
+
+static int copy_fw_cfg_value(char *dst, size_t cap, const char *key,
+			     const char *val, struct error *err)
+{
+	if (strlen(val) >= cap)
+		return error_setf(err, "--fw-cfg: %s is longer than %zu bytes", key, cap - 1);
+	strcpy(dst, val);
+	return 0;
+}
+
+/* One KEY=VALUE of --fw-cfg; the first item may be the bare name. */
+static int fw_cfg_item(const char *item, bool first, struct vmm_fw_cfg *f,
+		       unsigned *nvalues, struct error *err)
+{
+	const char *eq = strchr(item, '=');
+	size_t klen = eq ? (size_t)(eq - item) : 0;
+
+	if (!eq && !first)
+		return error_setf(err, "--fw-cfg: '%s' is not KEY=VALUE", item);
+	if (!eq || (klen == 4 && !strncmp(item, "name", 4)))
+		return copy_fw_cfg_value(f->name, sizeof(f->name), "name",
+					 eq ? eq + 1 : item, err);
+	if ((klen == 4 && !strncmp(item, "file", 4)) ||
+	    (klen == 6 && !strncmp(item, "string", 6))) {
+		f->is_file = klen == 4;
+		(*nvalues)++;
+		return copy_fw_cfg_value(f->value, sizeof(f->value),
+					 f->is_file ? "file" : "string", eq + 1, err);
+	}
+	return error_setf(err, "--fw-cfg: unknown parameter '%.*s' (name, file or string)",
+			  (int)klen, item);
+}
+
+/* QEMU's -fw_cfg rules: a name below 56 bytes, exactly one non-empty file
+ * or string, no name twice. (QEMU warns about names outside "opt/"; whoever
+ * adds the item can.) */
+static int parse_fw_cfg(const char *arg, struct vmm_options *o, struct error *err)
+{
+	char item[VMM_FW_CFG_ARG_MAX + sizeof("string=")];
+	struct vmm_fw_cfg *f = &o->fw_cfg[o->nfw_cfg];
+	unsigned nvalues = 0;
+	const char *p = arg;
+	bool first = true, fits;
+
+	if (o->nfw_cfg == VMM_MAX_FW_CFG)
+		return error_setf(err, "--fw-cfg: at most %d items", VMM_MAX_FW_CFG);
+	memset(f, 0, sizeof(*f));
+	do {
+		p = next_item(p, item, sizeof(item), &fits);
+		if (!fits)
+			return error_setf(err, "--fw-cfg: an item is longer than %d bytes",
+					  VMM_FW_CFG_ARG_MAX - 1);
+		if (fw_cfg_item(item, first, f, &nvalues, err))
+			return -1;
+		first = false;
+	} while (p);
+	if (!f->name[0] || nvalues != 1 || !f->value[0])
+		return error_setf(err, "--fw-cfg: name, plus exactly one non-empty file "
+				  "or string, are needed ([name=]NAME,file=PATH or "
+				  "[name=]NAME,string=STR)");
+	for (unsigned i = 0; i < o->nfw_cfg; i++)
+		if (!strcmp(o->fw_cfg[i].name, f->name))
+			return error_setf(err, "--fw-cfg: duplicate name '%s'", f->name);
+	o->nfw_cfg++;
+	return 0;
+}
+
 static int apply_option(enum opt_id id, const char *arg, struct vmm_options *o,
 			struct error *err)
 {
@@ -186,6 +313,10 @@ static int apply_option(enum opt_id id, const char *arg, struct vmm_options *o,
 		return add_device(arg, o, err);
 	case OPT_DISK:
 		return add_disk(arg, o, err);
+	case OPT_INITRD:
+		return parse_initrd(arg, o, err);
+	case OPT_FW_CFG:
+		return parse_fw_cfg(arg, o, err);
 	case OPT_VERSION:
 		o->version = true;
 		return 0;

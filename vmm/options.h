@@ -17,12 +17,30 @@
 #define VMM_MAX_DISKS		4
 #define VMM_DISK_ARG_MAX	4096
 #define VMM_DISK_SERIAL_MAX	20	/* virtio-blk GET_ID bytes */
+#define VMM_MAX_MODULES		16
+#define VMM_MODULE_ARG_MAX	1024
+#define VMM_MAX_FW_CFG		16
+#define VMM_FW_CFG_NAME_MAX	56	/* with its NUL, as fw_cfg's file directory */
+#define VMM_FW_CFG_ARG_MAX	4096
 
 /* --disk FILE[,ro][,serial=ID] */
 struct vmm_disk {
 	char path[VMM_DISK_ARG_MAX];
 	char serial[VMM_DISK_SERIAL_MAX + 1];
 	bool ro;
+};
+
+/* --initrd "FILE ARGS,...": one multiboot module each (',,' is a comma). */
+struct vmm_module {
+	char arg[VMM_MODULE_ARG_MAX];	/* "FILE ARGS": the module's string */
+	char path[VMM_MODULE_ARG_MAX];	/* FILE: @arg up to its first space */
+};
+
+/* --fw-cfg [name=]NAME,file=PATH or [name=]NAME,string=STR */
+struct vmm_fw_cfg {
+	char name[VMM_FW_CFG_NAME_MAX];
+	char value[VMM_FW_CFG_ARG_MAX];	/* the file's path, or the string */
+	bool is_file;
 };
 
 struct vmm_options {
@@ -36,6 +54,10 @@ struct vmm_options {
 	unsigned ndevices;
 	struct vmm_disk disks[VMM_MAX_DISKS];
 	unsigned ndisks;
+	struct vmm_module modules[VMM_MAX_MODULES];
+	unsigned nmodules;
+	struct vmm_fw_cfg fw_cfg[VMM_MAX_FW_CFG];
+	unsigned nfw_cfg;
 	char cmdline[VMM_CMDLINE_MAX];	/* the words after "--", space separated */
 	bool help, version, device_help;	/* print and exit */
 };

@@ -11,6 +11,7 @@
 #include "memory/address_space.h"
 #include "vmm/exit_codes.h"
 #include "vmm/machine.h"
+#include "vmm/pc.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -226,12 +227,14 @@ static bool sipi_ready(struct vcpu *v, void *vector)
 	return ev == LAPIC_SIPI;
 }
 
-/* The SDM's MP start-up: an AP leaves wait-for-SIPI in real mode at
- * CS:IP = (vector << 8):0, that is physical address vector << 12. */
-static int vcpu_enter_real_mode(struct vcpu *v, uint8_t vector)
+/* Real mode at physical @addr (< 1 MiB), CS:IP = (addr >> 4):(addr & 0xf),
+ * the other registers as after RESET: where an AP leaves wait-for-SIPI
+ * (addr = vector << 12, SDM 8.4.4) and where the BSP resumes from S3 (the
+ * FACS waking vector, ACPI 16.3). */
+static int vcpu_enter_real_mode(struct vcpu *v, uint32_t addr)
 {
 	struct kvm_sregs s;
-	struct kvm_regs r = { .rflags = 0x2 };
+	struct kvm_regs r = { .rflags = 0x2, .rip = addr & 0xf };
 	struct kvm_segment seg = {
 		.limit = 0xffff, .type = 0x3, .present = 1, .s = 1,
 	};
@@ -241,8 +244,8 @@ static int vcpu_enter_real_mode(struct vcpu *v, uint8_t vector)
 	s.ds = s.es = s.fs = s.gs = s.ss = seg;
 	s.cs = seg;
 	s.cs.type = 0xb;
-	s.cs.selector = (uint16_t)(vector << 8);
-	s.cs.base = (uint64_t)vector << 12;
+	s.cs.selector = (uint16_t)(addr >> 4);
+	s.cs.base = addr & 0xffff0;
 	s.cr0 = 0x60000010;	/* CD, NW, ET: the reset value */
 	s.cr3 = s.cr4 = s.efer = 0;
 	s.gdt.base = s.idt.base = 0;
@@ -261,7 +264,9 @@ static bool vcpu_wait_for_sipi(struct vcpu *v)
 		return false;
 	if (v->m->opts->trace)
 		fprintf(stderr, "vcpu%u sipi  start at %#x\n", v->id, vector << 12);
-	if (vcpu_enter_real_mode(v, vector) == 0)
+	/* A suspend meanwhile does not concern a CPU that was in reset. */
+	atomic_store(&v->suspend_pending, false);
+	if (vcpu_enter_real_mode(v, (uint32_t)vector << 12) == 0)
 		return true;
 	fprintf(stderr, "tinyvmm: vcpu%u: cannot set the start-up state: %s\n",
 		v->id, strerror(errno));
@@ -288,24 +293,68 @@ static bool vcpu_handle_start_events(struct vcpu *v)
 	return true;
 }
 
-/* KVM_INTERRUPT forces an injection, even with IF=0, and only one per entry:
- * inject when the guest can take it, else ask for an interrupt window. */
+static bool machine_awake(struct vcpu *v, void *unused)
+{
+	(void)unused;
+	return !machine_suspended(v->m);
+}
+
+/* S3: parked (not stuck: a wake event may come from a timer) until the
+ * machine resumes; then reset as a PC's CPUs are: the BSP enters real
+ * mode at the FACS waking vector, the APs wait for SIPI. */
+static bool vcpu_handle_suspend(struct vcpu *v)
+{
+	uint32_t addr;
+
+	if (!atomic_load(&v->suspend_pending))
+		return true;
+	if (!vcpu_sleep_until(v, false, machine_awake, NULL))
+		return false;
+	atomic_store(&v->suspend_pending, false);
+	lapic_power_reset(v->apic);
+	if (v->id != 0)
+		return vcpu_wait_for_sipi(v);
+	addr = machine_waking_vector(v->m);
+	if (v->m->opts->trace)
+		fprintf(stderr, "vcpu%u resume at %#x\n", v->id, addr);
+	if (vcpu_enter_real_mode(v, addr) == 0)
+		return true;
+	fprintf(stderr, "tinyvmm: vcpu%u: cannot set the resume state: %s\n",
+		v->id, strerror(errno));
+	machine_stop(v->m, VMM_EXIT_ERROR);
+	return false;
+}
+
+static bool vcpu_interrupt(struct vcpu *v, int vector)
+{
+	struct kvm_interrupt irq = { .irq = (uint32_t)vector };
+
+	return ioctl(v->kvm.fd, KVM_INTERRUPT, &irq) == 0;
+}
+
+/* The one place that decides what the vCPU takes next, in the SDM's order:
+ * NMI, then ExtINT (the 8259's vector, read at this moment as an INTA cycle
+ * would), then the LAPIC's highest deliverable vector. KVM_INTERRUPT
+ * forces an injection, even with IF=0, and only one per entry: inject when
+ * the guest can take it, else ask for an interrupt window. */
 static void vcpu_inject(struct vcpu *v)
 {
 	struct kvm_run *run = v->kvm.run;
-	int vector;
+	int vector = lapic_pending_vector(v->apic);	/* PIR, LINT, timer */
+	bool extint = lapic_extint_pending(v->apic);
 
 	if (lapic_take_nmi(v->apic))
 		ioctl(v->kvm.fd, KVM_NMI);
-	vector = lapic_pending_vector(v->apic);
-	if (vector >= 0 && run->ready_for_interrupt_injection && run->if_flag) {
-		struct kvm_interrupt irq = { .irq = (uint32_t)vector };
-
-		if (ioctl(v->kvm.fd, KVM_INTERRUPT, &irq) == 0)
+	if (run->ready_for_interrupt_injection && run->if_flag) {
+		if (extint) {
+			vcpu_interrupt(v, pc_extint_ack(v->m));
+		} else if (vector >= 0 && vcpu_interrupt(v, vector)) {
 			lapic_accept(v->apic, vector);
+		}
 		vector = lapic_pending_vector(v->apic);
+		extint = lapic_extint_pending(v->apic);
 	}
-	run->request_interrupt_window = vector >= 0;
+	run->request_interrupt_window = vector >= 0 || extint;
 	run->cr8 = lapic_cr8(v->apic);
 }
 
@@ -372,7 +421,7 @@ static void vcpu_handle_exit(struct vcpu *v)
 static bool vcpu_prepare_entry(struct vcpu *v)
 {
 	atomic_store(&v->in_guest, true);
-	if (!vcpu_handle_start_events(v))
+	if (!vcpu_handle_suspend(v) || !vcpu_handle_start_events(v))
 		return false;
 	vcpu_inject(v);
 	return true;
@@ -430,6 +479,12 @@ static void vcpu_wake(struct vcpu *v, bool signal)
 
 void vcpu_kick(struct vcpu *v)
 {
+	vcpu_wake(v, true);
+}
+
+void vcpu_suspend(struct vcpu *v)
+{
+	atomic_store(&v->suspend_pending, true);
 	vcpu_wake(v, true);
 }
 

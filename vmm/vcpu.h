@@ -27,6 +27,7 @@ struct vcpu {
 	/* Between the last look at the LAPIC before KVM_RUN and the exit: a
 	 * notifier must kick, otherwise the next look sees its interrupt. */
 	atomic_bool in_guest;
+	atomic_bool suspend_pending;	/* reset when the machine resumes */
 	pthread_mutex_t wake_lock;	/* a sleeping vCPU (hlt, wait-for-SIPI) */
 	pthread_cond_t wake_cond;
 	bool woken;
@@ -46,6 +47,9 @@ int vcpu_start(struct vcpu *v);
 /* Makes the vCPU leave KVM_RUN (or not enter it), or wake from its sleep,
  * and look at its state. */
 void vcpu_kick(struct vcpu *v);
+/* The machine is suspending (S3): leave the guest, park until it resumes,
+ * then reset. */
+void vcpu_suspend(struct vcpu *v);
 /* The same for new LAPIC work, but a signal is sent only while the vCPU is
  * in (or entering) the guest: a sleeping or exiting one looks anyway. */
 void vcpu_notify(struct vcpu *v);

@@ -252,11 +252,20 @@ void lapic_reset(struct lapic *l)
 	l->svr = 0xff;
 	l->esr = l->esr_pending = 0;
 	l->icr_lo = l->icr_hi = 0;
+	l->lint0_rirr = false;
 	for (unsigned i = 0; i < LVT_NUM; i++)
 		l->lvt[i] = APIC_LVT_MASKED;
 	lapic_drain_posted(l);
 	lapic_timer_reset(l);
 	lapic_update(l);
+}
+
+void lapic_power_reset(struct lapic *l)
+{
+	l->mode = LAPIC_MODE_XAPIC;
+	/* After RESET the APs wait for a SIPI (SDM 9.4). */
+	atomic_store(&l->events, l->bsp ? 0 : EV_WAIT_SIPI);
+	lapic_reset(l);
 }
 
 /* ---- register semantics shared by MMIO and MSRs ---- */
@@ -270,6 +279,8 @@ static void lapic_eoi(struct lapic *l)
 		return;
 	}
 	vec_clear(l->isr, v);
+	if (vec_test(l->tmr, v) && v == (int)(l->lvt[LVT_LINT0] & 0xff))
+		l->lint0_rirr = false;
 	if (vec_test(l->tmr, v) && l->bus->ops->eoi_level)
 		l->bus->ops->eoi_level(l->bus->opaque, l->cpu, v);
 	lapic_update(l);
@@ -618,6 +629,96 @@ void lapic_set_cr8(struct lapic *l, uint8_t cr8)
 	lapic_update(l);
 }
 
+/* ---- LINT0 / LINT1 ---- */
+
+void lapic_set_lint(struct lapic *l, unsigned pin, bool level)
+{
+	unsigned bit = 1u << (pin & 1), old;
+
+	old = level ? atomic_fetch_or(&l->lint_level, bit)
+		    : atomic_fetch_and(&l->lint_level, ~bit);
+	if (!(old & bit) == !level)
+		return;
+	/* An edge is latched, so a pulse between two looks is not lost. */
+	if (level)
+		atomic_fetch_or(&l->lint_rose, bit);
+	l->bus->ops->notify(l->bus->opaque, l->cpu);
+}
+
+static unsigned lvt_mode(uint32_t lvt)
+{
+	return (lvt >> 8) & 7;
+}
+
+/* A fixed-mode LINT: edge on a rising edge; level (LINT0 only: the SDM
+ * allows no level LINT1) while high, once per EOI. True if it raised. */
+static bool lint_fixed(struct lapic *l, unsigned pin, bool high, bool rose)
+{
+	uint32_t lvt = l->lvt[LVT_LINT0 + pin];
+	bool level = pin == 0 && (lvt & APIC_LVT_LEVEL);
+
+	if (level ? !high || l->lint0_rirr : !rose)
+		return false;
+	if (level)
+		l->lint0_rirr = true;
+	if ((lvt & 0xff) < 16)
+		lapic_error(l, APIC_ESR_RECV_ILLEGAL);
+	else
+		lapic_set_irr(l, lvt & 0xff, level);
+	return true;
+}
+
+/* Owner side: the edges latched since the last look, and a level LINT0. */
+static void lapic_sync_lint(struct lapic *l)
+{
+	unsigned rose = atomic_exchange(&l->lint_rose, 0);
+	unsigned now = atomic_load(&l->lint_level);
+	bool raised = false;
+
+	if (l->mode == LAPIC_MODE_DISABLED) {
+		if (rose & 2)	/* LINT1 is the NMI pin */
+			atomic_fetch_or(&l->events, EV_NMI);
+		return;
+	}
+	for (unsigned pin = 0; pin < 2; pin++) {
+		uint32_t lvt = l->lvt[LVT_LINT0 + pin];
+		unsigned bit = 1u << pin;
+
+		if (lvt & APIC_LVT_MASKED)
+			continue;
+		if (lvt_mode(lvt) == APIC_DM_FIXED)
+			raised |= lint_fixed(l, pin, now & bit, rose & bit);
+		else if (lvt_mode(lvt) == APIC_DM_NMI && (rose & bit))
+			atomic_fetch_or(&l->events, EV_NMI);
+	}
+	if (raised)
+		lapic_update(l);
+}
+
+static bool lint_needs_look(const struct lapic *l)
+{
+	return atomic_load(&l->lint_rose) ||
+	       ((atomic_load(&l->lint_level) & 1) && !l->lint0_rirr &&
+		(l->lvt[LVT_LINT0] & APIC_LVT_LEVEL));
+}
+
+bool lapic_extint_pending(struct lapic *l)
+{
+	uint32_t lvt = l->lvt[LVT_LINT0];
+
+	if (!(atomic_load(&l->lint_level) & 1) || (atomic_load(&l->events) & EV_INIT))
+		return false;
+	return l->mode == LAPIC_MODE_DISABLED ||
+	       (!(lvt & APIC_LVT_MASKED) && lvt_mode(lvt) == APIC_DM_EXTINT);
+}
+
+void lapic_set_virtual_wire(struct lapic *l)
+{
+	lapic_set_svr(l, l->svr | APIC_SVR_ENABLE);
+	lapic_set_lvt(l, LVT_LINT0, APIC_DM_EXTINT << 8);
+	lapic_set_lvt(l, LVT_LINT1, APIC_DM_NMI << 8);
+}
+
 /* ---- the vCPU loop's side ---- */
 
 static bool lapic_can_deliver(const struct lapic *l)
@@ -630,6 +731,8 @@ int lapic_pending_vector(struct lapic *l)
 {
 	if (l->timer.deadline_ns)
 		lapic_timer_fire(l);
+	if (lint_needs_look(l))
+		lapic_sync_lint(l);
 	lapic_sync_pir(l);
 	if (!lapic_can_deliver(l) || !vec_test(l->irr, l->rvi))
 		return -1;
@@ -684,9 +787,12 @@ enum lapic_start_event lapic_take_start_event(struct lapic *l,
 
 bool lapic_has_wake_event(struct lapic *l, bool interrupts_on)
 {
+	if (lint_needs_look(l))
+		lapic_sync_lint(l);	/* an NMI through LINT1 ends any hlt */
 	if (atomic_load(&l->events) & (EV_NMI | EV_INIT | EV_SIPI))
 		return true;
-	return interrupts_on && lapic_pending_vector(l) >= 0;
+	return interrupts_on && (lapic_pending_vector(l) >= 0 ||
+				 lapic_extint_pending(l));
 }
 
 void lapic_get_stats(const struct lapic *l, struct lapic_stats *st)

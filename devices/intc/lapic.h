@@ -62,10 +62,15 @@
  *   reaches a hardware-disabled APIC (IA32_APIC_BASE.EN = 0).
  * - ICR combinations the SDM calls invalid (e.g. NMI to self) are delivered
  *   anyway, as edge; IPIs are always edge triggered (TMR stays 0).
- * Left out: SMI, ExtINT and LINT0/LINT1 inputs (no 8259, no pins), thermal,
- * perf and CMCI sources, remote read, APIC base relocation (#GP), the
- * spurious-vector interrupt (no INTA cycle can be withdrawn here), focus
- * processor checking, directed EOI.
+ * - LINT0/LINT1 (SDM 11.5.1): fixed (edge; LINT0 also level, re-raised
+ *   after the EOI while the line stays high), NMI (rising edge) and ExtINT
+ *   (LINT0: the VMM asks the 8259 for the vector at injection, see
+ *   lapic_extint_pending). With the APIC hardware-disabled LINT0 is INTR
+ *   and LINT1 is NMI, as on a PC. The LVT remote IRR bit reads 0.
+ * Left out: SMI (no SMM), thermal, perf and CMCI sources (no such events in
+ * a VM), remote read (an obsolete P6 feature), APIC base relocation (#GP:
+ * no guest we know relocates it), the spurious-vector interrupt (no INTA
+ * cycle can be withdrawn here), focus processor checking, directed EOI.
  */
 #ifndef DEVICES_LAPIC_H
 #define DEVICES_LAPIC_H
@@ -118,6 +123,7 @@
 #define APIC_BASE_EN		(1u << 11)
 
 #define APIC_SVR_ENABLE		(1u << 8)
+#define APIC_LVT_LEVEL		(1u << 15)	/* trigger mode (LINT0) */
 #define APIC_LVT_MASKED		(1u << 16)
 #define APIC_LVT_TIMER_PERIODIC	(1u << 17)
 #define APIC_LVT_TIMER_TSCDL	(2u << 17)
@@ -141,7 +147,7 @@ enum apic_delivery_mode {
 	APIC_DM_NMI = 4,
 	APIC_DM_INIT = 5,
 	APIC_DM_SIPI = 6,
-	APIC_DM_EXTINT = 7,	/* not modelled: dropped */
+	APIC_DM_EXTINT = 7,	/* LINT0 only; a message with it is dropped */
 };
 
 enum apic_shorthand {
@@ -260,10 +266,26 @@ bool lapic_take_nmi(struct lapic *l);
 enum lapic_start_event { LAPIC_NONE, LAPIC_INIT, LAPIC_SIPI };
 enum lapic_start_event lapic_take_start_event(struct lapic *l,
 					       uint8_t *sipi_vector);
+/* The level on LINT0 (@pin 0) or LINT1 (@pin 1) changed. What the LVT entry
+ * says happens at the owner's next look (lapic_pending_vector): a fixed
+ * vector, an NMI, or an ExtINT request. Any thread; the owner is notified. */
+void lapic_set_lint(struct lapic *l, unsigned pin, bool level);
+/* An interrupt must be taken from the 8259 (an INTA cycle): LINT0 is high
+ * and programmed ExtINT and unmasked, or the APIC is hardware-disabled, so
+ * LINT0 is the CPU's INTR pin. It comes before the APIC's own vectors. */
+bool lapic_extint_pending(struct lapic *l);
+/* A platform RESET (power-on, resume from S3): xAPIC mode at the default
+ * base, the register state after RESET, nothing pending; an AP waits for
+ * SIPI again. On @l's own vCPU thread, with no other sender racing. */
+void lapic_power_reset(struct lapic *l);
 /* Anything that ends a HLT: a pending NMI, INIT or SIPI, and, when the
  * guest had interrupts on (IF=1), a deliverable vector (as
  * lapic_pending_vector, which it then calls). */
 bool lapic_has_wake_event(struct lapic *l, bool interrupts_on);
+/* As a PC's firmware leaves the BSP's LAPIC for the OS (SeaBIOS on QEMU's
+ * pc): software-enabled, LINT0 ExtINT (virtual wire: the 8259 reaches the
+ * CPU), LINT1 NMI. Before the vCPU runs. */
+void lapic_set_virtual_wire(struct lapic *l);
 /* The VMM's timer for this vCPU expired: if the deadline has passed, post
  * the LVT timer vector (unless masked), re-arm a periodic timer, disarm the
  * others. Early or repeated calls do nothing; a late call fires once and a

@@ -32,10 +32,8 @@ struct apic_bus *apic_bus_new(unsigned ncpus, uint32_t tsc_khz,
 		l->bus = bus;
 		l->cpu = i;
 		l->bsp = i == 0;
-		l->mode = LAPIC_MODE_XAPIC;
-		/* After RESET the APs wait for a SIPI (SDM 9.4). */
-		atomic_init(&l->events, l->bsp ? 0 : EV_WAIT_SIPI);
-		lapic_reset(l);
+		atomic_init(&l->events, 0);
+		lapic_power_reset(l);
 	}
 	return bus;
 }

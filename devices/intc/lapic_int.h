@@ -65,6 +65,8 @@ struct lapic {
 	atomic_bool on;			/* outstanding notification */
 	atomic_uint esr_posted;		/* errors a device message caused */
 	atomic_uint events;		/* EV_* */
+	atomic_uint lint_level;		/* bit n: the level on LINTn */
+	atomic_uint lint_rose;		/* bit n: LINTn rose since the last look */
 	/* Written by the owner, read by senders. */
 	atomic_uint route;		/* ROUTE_* */
 
@@ -77,6 +79,7 @@ struct lapic {
 	uint32_t lvt[LVT_NUM];
 	uint32_t irr[8], isr[8], tmr[8];
 	uint8_t rvi, svi, ppr;		/* highest IRR, highest ISR, PPR */
+	bool lint0_rirr;		/* remote IRR of a level LINT0 */
 	struct lapic_timer timer;
 	struct lapic_counters stats;
 };

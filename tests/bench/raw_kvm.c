@@ -16,6 +16,7 @@
 #include "memory/address_space.h"
 #include "memory/ramblock.h"
 #include "memory/region.h"
+#include "vmm/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/layout.h"
 #include "vmm/kvm.h"
@@ -60,7 +61,8 @@ int main(int argc, char **argv)
 	struct memory_region root, ram_mr;
 	struct address_space *as;
 	struct guest_image img;
-	struct boot_ram br;
+	struct boot_config bc = { .acpi_size = ACPI_TABLES_SIZE, .cmdline = "raw_kvm" };
+	struct boot_layout bl;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct error err;
@@ -78,8 +80,12 @@ int main(int argc, char **argv)
 	memory_region_init_ram(&ram_mr, "ram", &ram, 0, mem);
 	memory_region_add_subregion(&root, 0, &ram_mr, 0);
 	as = address_space_new("system", &root);
-	if (loader_load(argv[1], as, NULL, 0, &img, &err))
+	bc.ram_size = mem;
+	if (loader_open(argv[1], &img, &err))
 		return die(err.msg);
+	if (boot_plan(&bl, &bc, &img, &err) || loader_copy(&img, as, &err))
+		return die(err.msg);
+	loader_close(&img);
 
 	/* The same KVM set-up as tinyvmm: only the exit loop differs. */
 	if (kvm_init(&kvm, &err) || kvm_memslots_init(&slots, kvm.vm_fd, kvm.max_memslots))
@@ -87,9 +93,8 @@ int main(int argc, char **argv)
 	address_space_add_listener(as, &slots.listener);
 	if (slots.failed || kvm_vcpu_init(&kvm, 0, &vcpu, &err))
 		return die("cannot map RAM or create a vCPU");
-	br = (struct boot_ram){ .low_size = mem };
 	if (ioctl(vcpu.fd, KVM_GET_SREGS, &sregs) < 0 ||
-	    boot_prepare(as, &img, &br, "raw_kvm", &regs, &sregs, &err) ||
+	    boot_prepare(as, &bl, &bc, &img, &regs, &sregs, &err) ||
 	    ioctl(vcpu.fd, KVM_SET_SREGS, &sregs) < 0 ||
 	    ioctl(vcpu.fd, KVM_SET_REGS, &regs) < 0)
 		return die("cannot set the boot state");

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmm/exit_codes.h"
 #include "vmm_run.h"
 
 static struct vmm_result res;
@@ -33,6 +34,26 @@ static void expect_survived(const char *guest, const char *cpus)
 Test(evil, every_port_every_width)
 {
 	expect_survived(TEST_GUEST("evil_ports64.elf"), "1");
+}
+
+/* The writes the sweep leaves out do end the VM: all ones to 0x92 (bit 0)
+ * and a byte of all ones to 0xCF9 (bit 2) reset the machine. */
+static void expect_reset(const char *guest)
+{
+	vmm_run((const char *const[]){ "--serial", "none", "--timeout", "60", guest, NULL },
+		75, &res);
+	cr_assert_eq(res.code, VMM_EXIT_RESET, "%s: exit %d\nstderr:\n%s", guest, res.code,
+		     res.err);
+}
+
+Test(evil, all_ones_to_port92_resets)
+{
+	expect_reset(TEST_GUEST("reset_ones92_mb.elf"));
+}
+
+Test(evil, all_ones_byte_to_cf9_resets)
+{
+	expect_reset(TEST_GUEST("reset_onescf9_mb.elf"));
 }
 
 Test(evil, every_lapic_offset_every_width)

@@ -1208,3 +1208,131 @@ Test(lapic, bus_arguments)
 	cr_assert_null(apic_bus_cpu(B, 255));
 	cr_assert_eq(lapic_cpu(L(254)), 254);
 }
+
+/* ---- LINT0 / LINT1 (SDM 11.5.1) ---- */
+
+Test(lapic, lint0_extint_needs_an_unmasked_extint_entry)
+{
+	mkbus(2, 0);
+	lapic_set_lint(L(0), 0, true);
+	cr_assert_eq(F.notified[0], 1, "the owner hears of the new level");
+	cr_assert_not(lapic_extint_pending(L(0)), "masked after RESET");
+	enable(0);
+	wr(0, LAPIC_LVT_LINT0, APIC_DM_EXTINT << 8);
+	cr_assert(lapic_extint_pending(L(0)));
+	cr_assert_eq(lapic_pending_vector(L(0)), -1, "ExtINT is no IRR vector");
+	cr_assert(lapic_has_wake_event(L(0), true), "ends a hlt with IF=1");
+	cr_assert_not(lapic_has_wake_event(L(0), false));
+	wr(0, LAPIC_LVT_LINT0, APIC_LVT_MASKED | APIC_DM_EXTINT << 8);
+	cr_assert_not(lapic_extint_pending(L(0)));
+	wr(0, LAPIC_LVT_LINT0, APIC_DM_EXTINT << 8);
+	lapic_set_lint(L(0), 0, false);
+	cr_assert_not(lapic_extint_pending(L(0)), "the 8259 dropped its output");
+	cr_assert_eq(F.notified[0], 2);
+	lapic_set_lint(L(0), 0, false);
+	cr_assert_eq(F.notified[0], 2, "no change, no notification");
+}
+
+Test(lapic, software_disable_masks_lint0)
+{
+	mkbus(1, 0);
+	lapic_set_virtual_wire(L(0));
+	lapic_set_lint(L(0), 0, true);
+	cr_assert(lapic_extint_pending(L(0)));
+	wr(0, LAPIC_SVR, 0xff);
+	cr_assert_not(lapic_extint_pending(L(0)));
+	cr_assert(rd(0, LAPIC_LVT_LINT0) & APIC_LVT_MASKED);
+}
+
+Test(lapic, hardware_disabled_apic_passes_intr_and_nmi_through)
+{
+	mkbus(1, 0);
+	cr_assert_eq(lapic_msr_write(L(0), LAPIC_MSR_APIC_BASE, APIC_DEFAULT_BASE | 0x100), 0,
+		     "EN clear, BSP");
+	lapic_set_lint(L(0), 0, true);
+	cr_assert(lapic_extint_pending(L(0)), "LINT0 is INTR");
+	lapic_set_lint(L(0), 1, true);
+	lapic_pending_vector(L(0));
+	cr_assert(lapic_take_nmi(L(0)), "LINT1 is NMI");
+	cr_assert_not(lapic_take_nmi(L(0)));
+}
+
+Test(lapic, virtual_wire_is_what_firmware_leaves)
+{
+	mkbus(1, 0);
+	lapic_set_virtual_wire(L(0));
+	cr_assert(rd(0, LAPIC_SVR) & APIC_SVR_ENABLE);
+	cr_assert_eq(rd(0, LAPIC_LVT_LINT0), APIC_DM_EXTINT << 8);
+	cr_assert_eq(rd(0, LAPIC_LVT_LINT1), APIC_DM_NMI << 8);
+}
+
+Test(lapic, lint1_nmi_on_each_rising_edge)
+{
+	mkbus(1, 0);
+	lapic_set_virtual_wire(L(0));
+	lapic_set_lint(L(0), 1, true);
+	lapic_pending_vector(L(0));
+	cr_assert(lapic_take_nmi(L(0)));
+	lapic_pending_vector(L(0));
+	cr_assert_not(lapic_take_nmi(L(0)), "a held level is one edge");
+	lapic_set_lint(L(0), 1, false);
+	lapic_set_lint(L(0), 1, true);
+	cr_assert(lapic_has_wake_event(L(0), false), "an NMI ends any hlt");
+	cr_assert(lapic_take_nmi(L(0)));
+}
+
+Test(lapic, lint0_fixed_edge)
+{
+	mkbus(1, 0);
+	enable(0);
+	wr(0, LAPIC_LVT_LINT0, 0x41);
+	lapic_set_lint(L(0), 0, true);
+	cr_assert_eq(lapic_pending_vector(L(0)), 0x41);
+	lapic_accept(L(0), 0x41);
+	wr(0, LAPIC_EOI, 0);
+	cr_assert_eq(lapic_pending_vector(L(0)), -1, "edge: once per rise");
+	cr_assert_not(tmr_has(0, 0x41));
+	lapic_set_lint(L(0), 0, false);
+	lapic_set_lint(L(0), 0, true);
+	cr_assert_eq(lapic_pending_vector(L(0)), 0x41);
+}
+
+Test(lapic, lint0_fixed_level_waits_for_the_eoi)
+{
+	mkbus(1, 0);
+	enable(0);
+	wr(0, LAPIC_LVT_LINT0, APIC_LVT_LEVEL | 0x52);
+	lapic_set_lint(L(0), 0, true);
+	cr_assert_eq(lapic_pending_vector(L(0)), 0x52);
+	cr_assert(tmr_has(0, 0x52));
+	lapic_accept(L(0), 0x52);
+	cr_assert_eq(lapic_pending_vector(L(0)), -1, "remote IRR holds it");
+	wr(0, LAPIC_EOI, 0);
+	cr_assert_eq(lapic_pending_vector(L(0)), 0x52, "still high after the EOI");
+	lapic_accept(L(0), 0x52);
+	lapic_set_lint(L(0), 0, false);
+	wr(0, LAPIC_EOI, 0);
+	cr_assert_eq(lapic_pending_vector(L(0)), -1, "low: nothing more");
+	cr_assert_eq(rd(0, LAPIC_LVT_LINT0) & (1u << 14), 0, "remote IRR reads 0");
+}
+
+Test(lapic, lint_illegal_vector_is_an_error)
+{
+	mkbus(1, 0);
+	enable(0);
+	wr(0, LAPIC_LVT_LINT0, 0x05);
+	lapic_set_lint(L(0), 0, true);
+	cr_assert_eq(lapic_pending_vector(L(0)), -1);
+	wr(0, LAPIC_ESR, 0);
+	cr_assert(rd(0, LAPIC_ESR) & APIC_ESR_RECV_ILLEGAL);
+}
+
+Test(lapic, init_hides_extint_until_it_is_taken)
+{
+	mkbus(2, 0);
+	lapic_set_virtual_wire(L(0));
+	lapic_set_lint(L(0), 0, true);
+	enable(1);
+	ipi(1, 0, 5u << 8 | APIC_ICR_ASSERT);	/* INIT to cpu 0 */
+	cr_assert_not(lapic_extint_pending(L(0)));
+}

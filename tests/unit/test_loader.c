@@ -1,5 +1,7 @@
-/* ELF loader: good images load exactly; every bad one is refused with a
- * message naming the problem, before guest RAM is touched. */
+/* Image loader: good images (ELF64, multiboot ELF32, the a.out kludge in a
+ * flat binary or an ELF) load exactly; every bad one is refused with a
+ * message naming the problem, before guest RAM is touched. Where the image
+ * may go in the machine is test_boot_layout's. */
 #include <criterion/criterion.h>
 #include <elf.h>
 #include <stdlib.h>
@@ -123,13 +125,22 @@ static void write_image(const struct image *im)
 	fclose(f);
 }
 
+static int load_file(const char *file, struct guest_image *img, struct error *err)
+{
+	int ret = loader_open(file, img, err);
+
+	if (ret)
+		return ret;
+	cr_assert_geq(img->fd, 0);
+	ret = loader_copy(img, as, err);
+	loader_close(img);
+	cr_assert_eq(img->fd, -1);
+	return ret;
+}
+
 static int load(struct guest_image *img, struct error *err)
 {
-	static const struct loader_reserved res[] = {
-		{ 0x9e000, 0x100000, "the VMM's boot data" },
-	};
-
-	return loader_load(path, as, res, 1, img, err);
+	return load_file(path, img, err);
 }
 
 static void expect_error(const char *part)
@@ -196,17 +207,146 @@ Test(loader, multiboot_elf32)
 	cr_assert_eq(img.entry, 0x100000);
 }
 
-Test(loader, multiboot_flags_we_cannot_meet)
+/* As QEMU: a video mode (bit 2) and the other requirement bits do not
+ * stop the boot; the flags are kept for the caller to warn about. */
+Test(loader, multiboot_requirement_flags_are_accepted)
+{
+	struct image im;
+	struct guest_image img;
+	struct error err;
+
+	image_elf32(&im, EM_386, 0x100000, 0x100000, 0x100);
+	put_multiboot_header(&im, 0xfffc);
+	write_image(&im);
+	cr_assert_eq(load(&img, &err), 0, "%s", err.msg);
+	cr_assert_eq(img.multiboot_flags, 0xfffc);
+	cr_assert(!img.aout_kludge);
+}
+
+/* Multiboot header with the a.out kludge fields, at @off of the file. */
+static void put_aout_header(struct image *im, size_t off, uint32_t header_addr,
+			    uint32_t load_addr, uint32_t load_end, uint32_t bss_end,
+			    uint32_t entry)
+{
+	uint32_t *h = (uint32_t *)(im->bytes + off);
+	uint32_t flags = 0x10003;
+
+	h[0] = 0x1badb002;
+	h[1] = flags;
+	h[2] = -(0x1badb002 + flags);
+	h[3] = header_addr;
+	h[4] = load_addr;
+	h[5] = load_end;
+	h[6] = bss_end;
+	h[7] = entry;
+}
+
+/* A flat binary: bytes 0x7 * i + 1 from offset 0x40; the header at 0x100. */
+static void image_flat(struct image *im)
+{
+	memset(im, 0, sizeof(*im));
+	for (int i = 0; i < 0x1000; i++)
+		im->bytes[0x40 + i] = (uint8_t)(i * 7 + 1);
+	im->size = 0x1040;
+}
+
+Test(loader, aout_kludge_flat_binary)
+{
+	struct image im;
+	struct guest_image img;
+	struct error err;
+	uint8_t *h = address_space_map_ram(as, 0x200000, 0x1000, false);
+
+	memset(h, 0xee, 0x1000);
+	image_flat(&im);
+	/* File offset 0x40 loads at 0x200000: 0x300 bytes, then bss to 0x800. */
+	put_aout_header(&im, 0x100, 0x2000c0, 0x200000, 0x200300, 0x200800, 0x200010);
+	write_image(&im);
+	cr_assert_eq(load(&img, &err), 0, "%s", err.msg);
+	cr_assert_eq(img.format, GUEST_MULTIBOOT);
+	cr_assert(img.aout_kludge);
+	cr_assert_eq(img.entry, 0x200010);
+	cr_assert_eq(img.nseg, 1);
+	cr_assert_eq(img.load_start, 0x200000);
+	cr_assert_eq(img.load_end, 0x200800);
+	cr_assert_arr_eq(h, im.bytes + 0x40, 0x300);
+	for (int i = 0x300; i < 0x800; i++)
+		cr_assert_eq(h[i], 0, "bss byte %#x", i);
+	cr_assert_eq(h[0x800], 0xee, "past bss_end_addr");
+}
+
+Test(loader, aout_kludge_load_end_zero_loads_to_the_end_of_the_file)
+{
+	struct image im;
+	struct guest_image img;
+	struct error err;
+
+	image_flat(&im);
+	put_aout_header(&im, 0x100, 0x2000c0, 0x200000, 0, 0, 0x200000);
+	write_image(&im);
+	cr_assert_eq(load(&img, &err), 0, "%s", err.msg);
+	cr_assert_eq(img.seg[0].filesz, 0x1000);
+	cr_assert_eq(img.seg[0].memsz, 0x1000);
+	cr_assert_arr_eq(address_space_map_ram(as, 0x200000, 0x1000, false),
+			 im.bytes + 0x40, 0x1000);
+}
+
+/* QEMU loads an ELF that sets flag 16 by the header's addresses too. */
+Test(loader, aout_kludge_wins_over_elf_headers)
+{
+	struct image im;
+	struct guest_image img;
+	struct error err;
+
+	image_elf32(&im, EM_386, 0x100000, 0x100000, 0x100);
+	put_aout_header(&im, DATA_OFF, 0x300000, 0x300000, 0x300100, 0x300200, 0x300020);
+	write_image(&im);
+	cr_assert_eq(load(&img, &err), 0, "%s", err.msg);
+	cr_assert(img.aout_kludge);
+	cr_assert_eq(img.entry, 0x300020);
+	cr_assert_eq(img.load_start, 0x300000);
+	cr_assert_eq(img.load_end, 0x300200);
+	cr_assert_arr_eq(address_space_map_ram(as, 0x300000, 0x100, false),
+			 im.bytes + DATA_OFF, 0x100);
+}
+
+Test(loader, bad_aout_kludge)
 {
 	struct image im;
 
-	image_elf32(&im, EM_386, 0x100000, 0x100000, 0x100);
-	put_multiboot_header(&im, 0x4);		/* video mode */
+	image_flat(&im);
+	put_aout_header(&im, 0x100, 0x200000, 0x200010, 0x200300, 0, 0x200010);
 	write_image(&im);
-	expect_error("cannot meet");
-	put_multiboot_header(&im, 0x10000);	/* a.out kludge */
+	expect_error("do not fit the header");		/* load_addr > header_addr */
+	put_aout_header(&im, 0x100, 0x201000, 0x200000, 0x200300, 0, 0x201000);
 	write_image(&im);
-	expect_error("a.out kludge");
+	expect_error("do not fit the header");		/* before the file's start */
+	put_aout_header(&im, 0x100, 0x2000c0, 0x200000, 0x1ff000, 0, 0x200000);
+	write_image(&im);
+	expect_error("below load_addr");
+	put_aout_header(&im, 0x100, 0x2000c0, 0x200000, 0x202000, 0, 0x200000);
+	write_image(&im);
+	expect_error("beyond the end of the file");
+	put_aout_header(&im, 0x100, 0x2000c0, 0x200000, 0x200300, 0x200100, 0x200000);
+	write_image(&im);
+	expect_error("bss_end_addr");
+	put_aout_header(&im, 0x100, 0x2000c0, 0x200000, 0x200300, 0x200400, 0x200400);
+	write_image(&im);
+	expect_error("entry_addr");
+	put_aout_header(&im, 0x100, 0x2000c0, 0x200000, 0x200300, 0, 0x200000);
+	im.size = 0x110;			/* the address fields cut off */
+	write_image(&im);
+	expect_error("cut short");
+}
+
+Test(loader, flat_binary_needs_the_aout_kludge)
+{
+	struct image im;
+
+	image_flat(&im);
+	put_multiboot_header(&im, 0x3);		/* at DATA_OFF, no flag 16 */
+	write_image(&im);
+	expect_error("no load addresses (flag 16");
 }
 
 Test(loader, elf32_without_multiboot)
@@ -254,9 +394,9 @@ Test(loader, bad_files)
 	im.size = 18;
 	write_image(&im);
 	expect_error("not an ELF file");
-	cr_assert_eq(loader_load("/nonexistent/guest.elf", as, NULL, 0, &img, &err), -1);
+	cr_assert_eq(load_file("/nonexistent/guest.elf", &img, &err), -1);
 	cr_assert(strstr(err.msg, "cannot open"));
-	cr_assert_eq(loader_load("/tmp", as, NULL, 0, &img, &err), -1);
+	cr_assert_eq(load_file("/tmp", &img, &err), -1);
 	cr_assert(strstr(err.msg, "not a regular file"));
 }
 
@@ -286,7 +426,6 @@ Test(loader, bad_segments)
 	struct seg wraps[] = { { 0xfffffffffffff000ull, 0x400000, 0x100, 0x2000, DATA_OFF } };
 	struct seg overlap[] = { { 0x400000, 0x400000, 0x100, 0x1000, DATA_OFF },
 				 { 0x400800, 0x400800, 0x100, 0x100, DATA_OFF } };
-	struct seg reserved[] = { { 0xa0000, 0xa0000, 0x100, 0x100, DATA_OFF } };
 	struct seg off_huge[] = { { 0x400000, 0x400000, 0x100, 0x100, UINT64_MAX - 0x10 } };
 
 	image_elf64(&im, EM_X86_64, 0x400000, filesz_big, 1);
@@ -304,9 +443,6 @@ Test(loader, bad_segments)
 	image_elf64(&im, EM_X86_64, 0x400000, overlap, 2);
 	write_image(&im);
 	expect_error("overlap");
-	image_elf64(&im, EM_X86_64, 0xa0000, reserved, 1);
-	write_image(&im);
-	expect_error("boot data");
 	image_elf64(&im, EM_X86_64, 0x400000, off_huge, 1);
 	write_image(&im);
 	expect_error("beyond the end of the file");

@@ -1,5 +1,6 @@
 /* Command-line parser: every option, and every way to get it wrong. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/options.h"
@@ -148,4 +149,119 @@ Test(options, cmdline_too_long)
 	memset(big, 'a', sizeof(big) - 1);
 	cr_assert_eq(PARSE(&o, &e, "g", "--", big), -1);
 	cr_assert(strstr(e.msg, "longer than"));
+}
+
+/* QEMU's -initrd for multiboot: "FILE ARGS" items, ',,' for a comma. */
+Test(options, initrd_modules)
+{
+	struct vmm_options o;
+	struct error e;
+
+	cr_assert_eq(PARSE(&o, &e, "--initrd", "a args a1,mod,,c x y,b", "g"), 0, "%s", e.msg);
+	cr_assert_eq(o.nmodules, 3);
+	cr_assert_str_eq(o.modules[0].arg, "a args a1");
+	cr_assert_str_eq(o.modules[0].path, "a");
+	cr_assert_str_eq(o.modules[1].arg, "mod,c x y");
+	cr_assert_str_eq(o.modules[1].path, "mod,c");
+	cr_assert_str_eq(o.modules[2].arg, "b");
+	cr_assert_str_eq(o.modules[2].path, "b");
+	/* As QEMU, the last one counts. */
+	cr_assert_eq(PARSE(&o, &e, "--initrd", "a,b", "--initrd=c", "g"), 0, "%s", e.msg);
+	cr_assert_eq(o.nmodules, 1);
+	cr_assert_str_eq(o.modules[0].path, "c");
+}
+
+Test(options, fw_cfg_items)
+{
+	struct vmm_options o;
+	struct error e;
+
+	cr_assert_eq(PARSE(&o, &e, "--fw-cfg", "name=opt/a,string=x,,y",
+			   "--fw-cfg", "opt/b,file=/some,,file", "--fw-cfg=string=s,name=etc/c",
+			   "g"), 0, "%s", e.msg);
+	cr_assert_eq(o.nfw_cfg, 3);
+	cr_assert_str_eq(o.fw_cfg[0].name, "opt/a");
+	cr_assert_str_eq(o.fw_cfg[0].value, "x,y");
+	cr_assert(!o.fw_cfg[0].is_file);
+	cr_assert_str_eq(o.fw_cfg[1].name, "opt/b");
+	cr_assert_str_eq(o.fw_cfg[1].value, "/some,file");
+	cr_assert(o.fw_cfg[1].is_file);
+	cr_assert_str_eq(o.fw_cfg[2].name, "etc/c");	/* QEMU only warns */
+	cr_assert_str_eq(o.fw_cfg[2].value, "s");
+}
+
+static const struct bad_case bad_modules_and_fw_cfg[] = {
+	{ { "--initrd", "a,", "g" }, "module 2 ('') has no file name" },
+	{ { "--initrd", "a, b", "g" }, "module 2 (' b') has no file name" },
+	{ { "--initrd", "", "g" }, "no file name" },
+	{ { "--fw-cfg", "name=opt/0123456789012345678901234567890123456789012345678901,string=x",
+	    "g" }, "name is longer than 55" },
+	{ { "--fw-cfg", "string=x", "g" }, "name, plus exactly one" },
+	{ { "--fw-cfg", "name=opt/a", "g" }, "name, plus exactly one" },
+	{ { "--fw-cfg", "name=opt/a,string=x,file=y", "g" }, "name, plus exactly one" },
+	{ { "--fw-cfg", "name=opt/a,string=", "g" }, "name, plus exactly one" },
+	{ { "--fw-cfg", "name=,string=x", "g" }, "name, plus exactly one" },
+	{ { "--fw-cfg", "name=opt/a,string=x,bogus=1", "g" }, "unknown parameter 'bogus'" },
+	{ { "--fw-cfg", "name=opt/a,string=x,junk", "g" }, "'junk' is not KEY=VALUE" },
+};
+
+Test(options, bad_modules_and_fw_cfg)
+{
+	for (size_t i = 0; i < sizeof(bad_modules_and_fw_cfg) / sizeof(bad_modules_and_fw_cfg[0]); i++) {
+		const struct bad_case *c = &bad_modules_and_fw_cfg[i];
+		char *argv[6] = { "tinyvmm" };
+		int argc = 1;
+		struct vmm_options o;
+		struct error e = { "" };
+
+		for (int j = 0; j < 4 && c->args[j]; j++)
+			argv[argc++] = (char *)c->args[j];
+		cr_assert_eq(options_parse(argc, argv, &o, &e), -1, "case %zu accepted", i);
+		cr_assert(strstr(e.msg, c->msg), "case %zu: '%s' lacks '%s'", i, e.msg, c->msg);
+		cr_assert(!strchr(e.msg, '\n'), "one line");
+	}
+}
+
+Test(options, fw_cfg_duplicates_and_limits)
+{
+	static char big[VMM_FW_CFG_ARG_MAX + 32];
+	char *argv[3 + 2 * (VMM_MAX_FW_CFG + 1)] = { "tinyvmm" };
+	char names[VMM_MAX_FW_CFG + 1][32];
+	struct vmm_options o;
+	struct error e;
+	int argc = 1;
+
+	cr_assert_eq(PARSE(&o, &e, "--fw-cfg", "opt/a,string=1", "--fw-cfg",
+			   "opt/a,string=2", "g"), -1);
+	cr_assert(strstr(e.msg, "duplicate name 'opt/a'"), "%s", e.msg);
+	snprintf(big, sizeof(big), "opt/a,string=");
+	memset(big + strlen(big), 'x', sizeof(big) - strlen(big) - 1);
+	cr_assert_eq(PARSE(&o, &e, "--fw-cfg", big, "g"), -1);
+	cr_assert(strstr(e.msg, "longer than"), "%s", e.msg);
+	for (int i = 0; i <= VMM_MAX_FW_CFG; i++) {
+		snprintf(names[i], sizeof(names[i]), "opt/%d,string=x", i);
+		argv[argc++] = "--fw-cfg";
+		argv[argc++] = names[i];
+	}
+	argv[argc++] = "g";
+	cr_assert_eq(options_parse(argc, argv, &o, &e), -1);
+	cr_assert(strstr(e.msg, "at most 16"), "%s", e.msg);
+	cr_assert_eq(options_parse(argc - 3, argv, &o, &e), -1);	/* 16: no guest left */
+	cr_assert(strstr(e.msg, "no guest file"), "%s", e.msg);
+}
+
+Test(options, too_many_modules)
+{
+	static char list[32 * (VMM_MAX_MODULES + 1)];
+	static char longone[VMM_MODULE_ARG_MAX + 8];
+	struct vmm_options o;
+	struct error e;
+
+	for (int i = 0; i <= VMM_MAX_MODULES; i++)
+		snprintf(list + strlen(list), 32, "%sm%d", i ? "," : "", i);
+	cr_assert_eq(PARSE(&o, &e, "--initrd", list, "g"), -1);
+	cr_assert(strstr(e.msg, "at most 16 modules"), "%s", e.msg);
+	memset(longone, 'm', sizeof(longone) - 1);
+	cr_assert_eq(PARSE(&o, &e, "--initrd", longone, "g"), -1);
+	cr_assert(strstr(e.msg, "longer than"), "%s", e.msg);
 }
