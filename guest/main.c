@@ -6,11 +6,13 @@
 #include "tap.h"
 #include "tests.h"
 #include "apic.h"
+#include "acpi.h"
 
 #define PIC1_DATA	0x21
 #define PIC2_DATA	0xa1
 
 const struct multiboot_info *boot_mbi;
+uint64_t guest_start_tsc;
 
 /* The type 1 (available RAM) entries of the memory map, one by one: *@p
  * starts at 0. */
@@ -169,16 +171,34 @@ static void print_boot_info(void)
  * for real mode and the PIT running: at the first sti, IRQ0 would arrive as
  * vector 8 and look like a double fault. Mask every line; where there is no
  * PIC (tinyvmm) the writes go nowhere. */
-static void pic_mask_all(void)
+void pic_mask_all(void)
 {
 	outb(PIC1_DATA, 0xff);
 	outb(PIC2_DATA, 0xff);
+}
+
+/* The `poweroff` mode's end: ACPI S5 (SLP_TYP from the DSDT's _S5_). If
+ * the machine is still running after a second, say so and fail. */
+static void acpi_poweroff(void)
+{
+	struct fadt_info f;
+	const char *why = "no _S5_ in the DSDT";
+	int typ;
+
+	if (!acpi_read_fadt(&f, &why) && (typ = acpi_sleep_type(f.dsdt, "_S5_")) >= 0) {
+		acpi_enter_sleep(&f, (unsigned)typ);
+		delay_ms(1000);
+		why = "still running 1 s after S5";
+	}
+	printf("# poweroff: %s\n", why);
+	guest_exit(1);
 }
 
 void guest_main(uint32_t magic, uint32_t info)
 {
 	int failed;
 
+	guest_start_tsc = rdtsc();
 	boot_magic = magic;
 	boot_mbi = magic == MULTIBOOT_BOOTLOADER_MAGIC ?
 		   (const struct multiboot_info *)(uintptr_t)info : 0;
@@ -189,6 +209,12 @@ void guest_main(uint32_t magic, uint32_t info)
 		guest_exit(blk_bench(!boot_cmdline_has("no-event-idx")));
 	if (boot_cmdline_has("evil-virtio"))
 		guest_exit(evil_virtio());
+	if (boot_cmdline_has("acpi-dump")) {
+		acpi_dump();
+		guest_exit(0);
+	}
 	failed = tap_run(guest_tests, guest_ntests);
+	if (!failed && boot_cmdline_has("poweroff"))
+		acpi_poweroff();
 	guest_exit(failed > 127 ? 127 : failed);
 }

@@ -27,6 +27,27 @@ int test_blk_get_id(void);
 int test_blk_out_of_range(void);
 int test_blk_reset_inflight(void);
 
+/* tests_pc.c: the PC's firmware interfaces. acpi-s3 resets every CPU:
+ * it runs after all the tests that need the APs. */
+int test_fw_cfg(void);
+int test_multiboot_info(void);
+int test_cmos_time(void);
+int test_rtc_flags(void);
+int test_cmos_memory(void);
+int test_acpi_tables(void);
+int test_pm_timer(void);
+int test_acpi_s3(void);
+
+/* trampoline.S: the AP start-up code, also the S3 waking vector; see
+ * s3_suspend there. */
+extern const char trampoline_start[], trampoline_end[];
+int s3_suspend(void (*sleep)(void));
+
+/* main.c: the TSC when guest_main started. */
+extern uint64_t guest_start_tsc;
+/* main.c: masks both 8259 PICs (again after S3, which resets them). */
+void pic_mask_all(void);
+
 /* bench_blk.c: the blk-bench mode instead of the self-tests; the exit
  * status (0: every phase ran). */
 int blk_bench(bool event_idx);

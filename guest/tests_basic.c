@@ -146,5 +146,13 @@ const struct guest_test guest_tests[] = {
 	{ "blk-get-id", test_blk_get_id },
 	{ "blk-out-of-range", test_blk_out_of_range },
 	{ "blk-reset-inflight", test_blk_reset_inflight },
+	{ "fw-cfg", test_fw_cfg },
+	{ "multiboot-info", test_multiboot_info },
+	{ "cmos-time", test_cmos_time },
+	{ "rtc-flags", test_rtc_flags },
+	{ "cmos-memory", test_cmos_memory },
+	{ "acpi-tables", test_acpi_tables },
+	{ "pm-timer", test_pm_timer },
+	{ "acpi-s3", test_acpi_s3 },	/* last: S3 resets the APs */
 };
 const int guest_ntests = sizeof(guest_tests) / sizeof(guest_tests[0]);

@@ -5,7 +5,12 @@
  * its own except the GDT descriptor), which enables long mode with the
  * BSP's page tables (ap_cr3), takes the next stack from ap_stacks and
  * calls ap_main(). The image is one contiguous blob because QEMU's
- * multiboot loader copies the ELF that way: hence the copy at run time. */
+ * multiboot loader copies the ELF that way: hence the copy at run time.
+ *
+ * The same copy is the ACPI S3 waking vector (real mode, CS:IP =
+ * TRAMPOLINE_ADDR >> 4 : 0): after S3 every CPU was reset, and the BSP
+ * arrives here while s3_wake_rsp is set. It then resumes s3_suspend's
+ * caller instead of becoming an AP. */
 #include "smp.h"
 
 	.text
@@ -36,7 +41,7 @@ ap_protected:
 	movl %cr4, %eax
 	orl $0x20, %eax			/* PAE */
 	movl %eax, %cr4
-	movl ap_cr3, %eax
+	movl ap_cr3, %eax		/* s3_suspend sets it too */
 	movl %eax, %cr3
 	movl $0xc0000080, %ecx		/* EFER.LME */
 	rdmsr
@@ -55,6 +60,9 @@ ap_long_mode:
 	movw %ax, %ss
 	movw %ax, %fs
 	movw %ax, %gs
+	movq s3_wake_rsp, %rax
+	testq %rax, %rax
+	jnz s3_wake
 	/* APs arrive in any order: each takes the next stack atomically. */
 	movl $1, %eax
 	lock xaddl %eax, ap_next_stack
@@ -65,6 +73,44 @@ ap_long_mode:
 1:	cli
 	hlt
 	jmp 1b
+
+/* int s3_suspend(void (*sleep)(void)): saves the callee-saved registers,
+ * RSP and CR3, then calls sleep(), which asks for S3. 0 if sleep()
+ * returned (the machine did not sleep); 1 when it woke up through the
+ * trampoline, with the IDT loaded again and everything else as reset left
+ * it (LAPIC, devices). */
+	.globl s3_suspend
+s3_suspend:
+	pushq %rbx
+	pushq %rbp
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	subq $8, %rsp			/* keep the ABI's 16-byte alignment */
+	movq %cr3, %rax
+	movq %rax, ap_cr3
+	movq %rsp, s3_wake_rsp
+	call *%rdi
+	xorl %eax, %eax
+	jmp 2f
+s3_wake:
+	movq %rax, %rsp
+	call idt_load
+	movl $1, %eax
+2:	movq $0, s3_wake_rsp
+	addq $8, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbp
+	popq %rbx
+	ret
+
+	.section .bss
+	.align 8
+s3_wake_rsp:	.skip 8
 
 	.section .rodata
 	.align 8
