@@ -123,12 +123,47 @@ struct acpi_madt_lapic {
 	uint32_t flags;		/* bit 0: enabled */
 } __attribute__((packed));
 
+struct acpi_madt_ioapic {
+	uint8_t type;		/* 1: I/O APIC */
+	uint8_t length;		/* 12 */
+	uint8_t id, reserved;
+	uint32_t address;
+	uint32_t gsi_base;
+} __attribute__((packed));
+
+struct acpi_madt_override {
+	uint8_t type;		/* 2: interrupt source override */
+	uint8_t length;		/* 10 */
+	uint8_t bus;		/* 0: ISA */
+	uint8_t source;		/* ISA IRQ */
+	uint32_t gsi;
+	uint16_t flags;		/* MPS INTI flags: polarity 1:0, trigger 3:2 */
+} __attribute__((packed));
+
+struct acpi_madt_lapic_nmi {
+	uint8_t type;		/* 4: local APIC NMI */
+	uint8_t length;		/* 6 */
+	uint8_t processor_uid;	/* 0xff: all */
+	uint16_t flags;
+	uint8_t lint;
+} __attribute__((packed));
+
 struct acpi_madt {
 	struct acpi_header h;
 	uint32_t lapic_address;
-	uint32_t flags;		/* 0: no 8259 pair to mask */
+	uint32_t flags;		/* PCAT_COMPAT: a dual 8259 the OS must mask */
 	struct acpi_madt_lapic cpu[];
 } __attribute__((packed));
+
+#define MADT_PCAT_COMPAT	(1u << 0)
+#define MADT_INTI_HIGH_LEVEL	0x000d	/* active high, level triggered */
+/* QEMU pc's overrides: ISA IRQ 0 is I/O APIC pin 2; the SCI (9) and the
+ * PCI interrupt lines (5, 10, 11) are level triggered, active high. */
+static const struct { uint8_t irq, gsi; uint16_t flags; } madt_overrides[] = {
+	{ 0, 2, 0 }, { 5, 5, MADT_INTI_HIGH_LEVEL }, { 9, 9, MADT_INTI_HIGH_LEVEL },
+	{ 10, 10, MADT_INTI_HIGH_LEVEL }, { 11, 11, MADT_INTI_HIGH_LEVEL },
+};
+#define MADT_NOVERRIDES (sizeof(madt_overrides) / sizeof(madt_overrides[0]))
 
 /* The DSDT's AML (ACPI 6.5, chapter 20): the sleep types of pm.h. A package
  * is PackageOp, PkgLength (its own byte onwards, < 64: one byte),
@@ -226,16 +261,39 @@ static int build_dsdt(struct acpi_layout *l, uint32_t *gpa)
 	return 0;
 }
 
+/* After the CPUs: the I/O APIC, the overrides, LINT1 as NMI on every CPU
+ * (firmware's virtual-wire set-up), as QEMU's pc lists them. */
+static void madt_add_platform(uint8_t *p)
+{
+	struct acpi_madt_ioapic io = { 1, 12, ACPI_IOAPIC_ID, 0, ACPI_IOAPIC_BASE, 0 };
+	struct acpi_madt_lapic_nmi nmi = { 4, 6, 0xff, 0, 1 };
+
+	memcpy(p, &io, sizeof(io));
+	p += sizeof(io);
+	for (unsigned i = 0; i < MADT_NOVERRIDES; i++, p += sizeof(struct acpi_madt_override)) {
+		struct acpi_madt_override o = { 2, 10, 0, madt_overrides[i].irq,
+						madt_overrides[i].gsi, madt_overrides[i].flags };
+
+		memcpy(p, &o, sizeof(o));
+	}
+	memcpy(p, &nmi, sizeof(nmi));
+}
+
 static int build_madt(struct acpi_layout *l, unsigned ncpus, uint32_t *gpa)
 {
-	uint32_t len = sizeof(struct acpi_madt) + ncpus * sizeof(struct acpi_madt_lapic);
+	uint32_t cpus = ncpus * sizeof(struct acpi_madt_lapic);
+	uint32_t len = sizeof(struct acpi_madt) + cpus + sizeof(struct acpi_madt_ioapic) +
+		       MADT_NOVERRIDES * sizeof(struct acpi_madt_override) +
+		       sizeof(struct acpi_madt_lapic_nmi);
 	struct acpi_madt *madt = acpi_alloc(l, len, 16, gpa);
 
 	if (!madt)
 		return -1;
 	madt->lapic_address = APIC_DEFAULT_BASE;
+	madt->flags = MADT_PCAT_COMPAT;
 	for (unsigned i = 0; i < ncpus; i++)
 		madt->cpu[i] = (struct acpi_madt_lapic){ 0, 8, (uint8_t)i, (uint8_t)i, 1 };
+	madt_add_platform((uint8_t *)madt->cpu + cpus);
 	acpi_table_finish(&madt->h, "APIC", len, 3);
 	return 0;
 }

@@ -10,6 +10,8 @@
 struct error;
 
 #define ACPI_RSDP_SIZE		36	/* revision 2 */
+#define ACPI_IOAPIC_BASE	0xfec00000u	/* QEMU pc's I/O APIC, in the MADT */
+#define ACPI_IOAPIC_ID		0		/* as QEMU's */
 #define ACPI_TABLES_SIZE	0x10000	/* the board reserves this much RAM */
 
 /* Where the guest writes its resume address, inside the FACS (ACPI 6.5,

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 
 #include "devices/error.h"
+#include "devices/intc/ioapic.h"
 #include "devices/intc/lapic.h"
 #include "vmm/machine.h"
 #include "vmm/vcpu.h"
@@ -86,7 +87,19 @@ static void host_trace_ipi(void *opaque, int src, unsigned dst, unsigned mode,
 			delivery_mode_names[mode & 7], vector);
 }
 
+/* A level-triggered vector was EOIed: the I/O APIC hears it (EOI
+ * broadcast), clears its remote IRR and resends while the line is high. */
+static void host_eoi_level(void *opaque, unsigned cpu, unsigned vector)
+{
+	struct apic_host *h = opaque;
+
+	(void)cpu;
+	if (h->m->ioapic)
+		ioapic_eoi(h->m->ioapic, vector);
+}
+
 static const struct apic_host_ops apic_host_ops = {
+	.eoi_level = host_eoi_level,
 	.notify = host_notify,
 	.now_ns = host_now_ns,
 	.timer_arm = host_timer_arm,

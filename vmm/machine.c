@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "devices/error.h"
+#include "devices/intc/i8259.h"
+#include "devices/intc/ioapic.h"
 #include "devices/timer/i8254.h"
 #include "devices/virtio/virtio_blk.h"
 #include "memory/address_space.h"
@@ -280,7 +282,8 @@ int machine_init(struct machine *m, const struct vmm_options *opts,
 	/* What the user got wrong is reported before any KVM work. */
 	if (machine_init_memory(m, err) || pc_init_devices(m, err) ||
 	    machine_load_guest(m, err) || machine_init_kvm(m, err) ||
-	    machine_init_vcpus(m, err) || machine_build_acpi(m, err) ||
+	    machine_init_vcpus(m, err) || pc_init_interrupts(m, err) ||
+	    machine_build_acpi(m, err) ||
 	    pc_init_firmware(m, err) || machine_boot_state(m, err))
 		return -1;
 	return 0;
@@ -322,6 +325,8 @@ static void machine_print_stats(struct machine *m)
 	address_space_print_stats(m->io, stderr);
 	address_space_print_stats(m->system, stderr);
 	i8254_print_stats(m->pit, stderr);
+	i8259_print_stats(m->pic, stderr);
+	ioapic_print_stats(m->ioapic, stderr);
 	for (struct object *o = m->devices->children; o; o = o->next_sibling)
 		virtio_blk_print_stats(o, stderr);
 }

@@ -44,6 +44,7 @@ struct machine {
 	struct device *rtc;		/* CMOS: the S3 shutdown status byte */
 	struct device *pit;		/* --stats */
 	struct device *fw_cfg;
+	struct device *pic, *ioapic;
 	struct guest_image image;
 	struct boot_config boot;	/* what the guest boots with */
 	struct boot_module boot_modules[BOOT_MAX_MODULES];

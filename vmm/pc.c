@@ -12,6 +12,8 @@
 #include "devices/char/serial.h"
 #include "devices/error.h"
 #include "devices/input/i8042.h"
+#include "devices/intc/i8259.h"
+#include "devices/intc/ioapic.h"
 #include "devices/intc/lapic.h"
 #include "devices/misc/debug_exit.h"
 #include "devices/misc/port61.h"
@@ -21,6 +23,7 @@
 #include "devices/timer/i8254.h"
 #include "devices/timer/mc146818rtc.h"
 #include "devices/virtio/virtio_blk.h"
+#include "memory/address_space.h"
 #include "vmm/boot.h"
 #include "vmm/layout.h"
 #include "vmm/machine.h"
@@ -258,18 +261,84 @@ void pc_suspend(struct machine *m)
 	rtc_set_cmos(m->rtc, 0x0f, 0xfe);
 }
 
+static void pc_pic_firmware_setup(struct machine *m);
+
+/* The chipset lost power in S3: the I/O APIC is reset, and the 8259s get
+ * what firmware's resume path gives them (SeaBIOS sets them up again); the
+ * LAPICs are reset by their own vCPUs (vcpu.c). */
 bool pc_wake_event(struct machine *m, enum wakeup_source src)
 {
 	if (!acpi_pm_wake_event(m->acpi_pm, src))
 		return false;
 	acpi_pm_resumed(m->acpi_pm);
+	ioapic_reset(m->ioapic);
+	pc_pic_firmware_setup(m);
 	return true;
 }
 
-/* No 8259 yet: nothing drives LINT0, so this is never asked; an empty
- * INTA cycle gives the master's spurious vector, as PC firmware sets it. */
 int pc_extint_ack(struct machine *m)
 {
-	(void)m;
-	return 0x0f;
+	return i8259_intack(m->pic);
+}
+
+/* ISA IRQ n reaches 8259 input n and I/O APIC pin n, but IRQ 0, which is
+ * pin 2 (the MADT says so, as QEMU's pc). */
+static void pc_isa_irq(void *opaque, unsigned n, bool level)
+{
+	struct machine *m = opaque;
+
+	if (m->opts->trace)
+		fprintf(stderr, "irq  isa %u %s\n", n, level ? "high" : "low");
+	irq_set_level(&i8259_inputs(m->pic)[n], level);
+	irq_set_level(&ioapic_inputs(m->ioapic)[n ? n : 2], level);
+}
+
+/* The 8259's INT pin is the BSP's LINT0 (virtual wire). */
+static void pc_pic_output(void *opaque, unsigned n, bool level)
+{
+	struct machine *m = opaque;
+
+	(void)n;
+	lapic_set_lint(apic_bus_cpu(m->apic.bus, 0), 0, level);
+}
+
+static void pc_io_write8(struct machine *m, uint16_t port, uint8_t value)
+{
+	address_space_write(m->io, port, &value, 1);
+}
+
+/* What SeaBIOS leaves for a -kernel guest on QEMU's pc, done here through
+ * the ports as firmware does: the 8259s at vectors 0x08 and 0x70, every
+ * line masked but the cascade (SeaBIOS also leaves IRQ 0 and 1 unmasked
+ * and the PIT at 18.2 Hz: tinyvmm starts quiet); the ELCR marks the
+ * level-triggered ISA lines the MADT names (5, 9, 10, 11). */
+static void pc_pic_firmware_setup(struct machine *m)
+{
+	static const uint8_t init[][2] = {
+		{ 0x20, 0x11 }, { 0x21, 0x08 }, { 0x21, 0x04 }, { 0x21, 0x01 },
+		{ 0xa0, 0x11 }, { 0xa1, 0x70 }, { 0xa1, 0x02 }, { 0xa1, 0x01 },
+		{ 0x21, 0xfb }, { 0xa1, 0xff },
+	};
+
+	for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++)
+		pc_io_write8(m, init[i][0], init[i][1]);
+	address_space_write(m->io, I8259_ELCR_PORT, (uint8_t[]){ 0x20, 0x0e }, 2);
+}
+
+int pc_init_interrupts(struct machine *m, struct error *err)
+{
+	struct device *io;
+
+	m->pic = pc_add(m, TYPE_I8259, err);
+	io = m->pic ? pc_add(m, TYPE_IOAPIC, err) : NULL;
+	if (!io)
+		return -1;
+	m->ioapic = io;
+	for (unsigned n = 0; n < ISA_NUM_IRQS; n++)
+		m->isa_irq[n] = (struct irq_line){ pc_isa_irq, m, n };
+	i8259_connect_output(m->pic, (struct irq_line){ pc_pic_output, m, 0 });
+	pc_pic_firmware_setup(m);
+	/* The BSP's LAPIC as firmware leaves it: the 8259 reaches the CPU. */
+	lapic_set_virtual_wire(apic_bus_cpu(m->apic.bus, 0));
+	return 0;
 }

@@ -14,6 +14,9 @@ struct machine;
  * APICs (made with the vCPUs). */
 int pc_init_devices(struct machine *m, struct error *err);
 
+/* The 8259 pair and the I/O APIC, the ISA IRQ lines to both, the 8259 to
+ * the BSP's LINT0: once the LAPICs exist. */
+int pc_init_interrupts(struct machine *m, struct error *err);
 /* What the firmware interfaces (fw_cfg) tell the guest, once the image is
  * placed and the vCPUs made. */
 int pc_init_firmware(struct machine *m, struct error *err);

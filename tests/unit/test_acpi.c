@@ -282,18 +282,37 @@ static void assert_madt(unsigned ncpus)
 {
 	const uint8_t *m = table(sdt_entry(xsdt_gpa(), 8, 1), "APIC");
 
-	cr_assert_eq(le(m + 4, 4), 44 + 8 * ncpus);
-	cr_assert_eq(le(m + 36, 4), 0xfee00000, "local APIC address");
-	cr_assert_eq(le(m + 40, 4), 0, "MADT flags");
-	for (unsigned i = 0; i < ncpus; i++) {
-		const uint8_t *e = m + 44 + 8 * i;
+	const uint8_t *e = m + 44 + 8 * ncpus;
+	static const unsigned ovr[][3] = {	/* IRQ, GSI, flags: QEMU pc's */
+		{ 0, 2, 0 }, { 5, 5, 0xd }, { 9, 9, 0xd }, { 10, 10, 0xd }, { 11, 11, 0xd },
+	};
 
-		cr_assert_eq(e[0], 0, "type: processor local APIC");
-		cr_assert_eq(e[1], 8);
-		cr_assert_eq(e[2], i, "processor UID");
-		cr_assert_eq(e[3], i, "APIC ID = index");
-		cr_assert_eq(le(e + 4, 4), 1, "enabled");
+	cr_assert_eq(le(m + 4, 4), 44 + 8 * ncpus + 12 + 5 * 10 + 6);
+	cr_assert_eq(le(m + 36, 4), 0xfee00000, "local APIC address");
+	cr_assert_eq(le(m + 40, 4), 1, "MADT flags: PCAT_COMPAT, a dual 8259");
+	for (unsigned i = 0; i < ncpus; i++) {
+		const uint8_t *c = m + 44 + 8 * i;
+
+		cr_assert_eq(c[0], 0, "type: processor local APIC");
+		cr_assert_eq(c[1], 8);
+		cr_assert_eq(c[2], i, "processor UID");
+		cr_assert_eq(c[3], i, "APIC ID = index");
+		cr_assert_eq(le(c + 4, 4), 1, "enabled");
 	}
+	cr_assert(e[0] == 1 && e[1] == 12, "I/O APIC entry");
+	cr_assert_eq(e[2], 0, "I/O APIC ID");
+	cr_assert_eq(le(e + 4, 4), 0xfec00000);
+	cr_assert_eq(le(e + 8, 4), 0, "GSI base");
+	e += 12;
+	for (unsigned i = 0; i < 5; i++, e += 10) {
+		cr_assert(e[0] == 2 && e[1] == 10 && e[2] == 0, "override %u", i);
+		cr_assert_eq(e[3], ovr[i][0]);
+		cr_assert_eq(le(e + 4, 4), ovr[i][1]);
+		cr_assert_eq(le(e + 8, 2), ovr[i][2]);
+	}
+	cr_assert(e[0] == 4 && e[1] == 6 && e[2] == 0xff, "LAPIC NMI on every CPU");
+	cr_assert_eq(le(e + 3, 2), 0);
+	cr_assert_eq(e[5], 1, "LINT1");
 }
 
 Test(acpi, madt_has_one_lapic_per_cpu)
@@ -408,7 +427,8 @@ Test(acpi, iasl_disassembles_every_table_cleanly)
 	write_table(dir, "facp", fadt_gpa, le(at(fadt_gpa + 4, 4), 4));
 	write_table(dir, "dsdt", dsdt_gpa, le(at(dsdt_gpa + 4, 4), 4));
 	write_table(dir, "facs", facs_gpa, 64);
-	write_table(dir, "apic", sdt_entry(rsdt_gpa(), 4, 1), 44 + 4 * 8);
+	write_table(dir, "apic", sdt_entry(rsdt_gpa(), 4, 1),
+		    le(at(sdt_entry(rsdt_gpa(), 4, 1) + 4, 4), 4));
 
 	disassemble(dir, "rsdt", "ACPI Table Address   1");
 	disassemble(dir, "xsdt", "ACPI Table Address   1");
@@ -416,6 +436,7 @@ Test(acpi, iasl_disassembles_every_table_cleanly)
 	disassemble(dir, "dsdt", "Name (_S3, Package (0x04)");
 	disassemble(dir, "facs", "Version : 02");
 	disassemble(dir, "apic", "Local Apic ID : 03");
+	disassemble(dir, "apic", "[Interrupt Source Override]");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
