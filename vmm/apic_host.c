@@ -80,7 +80,8 @@ static void host_trace_ipi(void *opaque, int src, unsigned dst, unsigned mode,
 	if (!h->m->opts->trace)
 		return;
 	if (src < 0)
-		fprintf(stderr, "msi  -> vcpu%u %s vector %#x\n", dst,
+		fprintf(stderr, "%s -> vcpu%u %s vector %#x\n",
+			src == APIC_SRC_IOAPIC ? "ioapic" : "msi ", dst,
 			delivery_mode_names[mode & 7], vector);
 	else
 		fprintf(stderr, "vcpu%d ipi  -> vcpu%u %s vector %#x\n", src, dst,

@@ -325,10 +325,14 @@ static bool vcpu_handle_suspend(struct vcpu *v)
 	return false;
 }
 
-static bool vcpu_interrupt(struct vcpu *v, int vector)
+/* @from: "pic" (ExtINT) or "apic" (the LAPIC's IRR: IPIs, MSIs, the I/O
+ * APIC, LVT sources; --trace names the sender where it is delivered). */
+static bool vcpu_interrupt(struct vcpu *v, int vector, const char *from)
 {
 	struct kvm_interrupt irq = { .irq = (uint32_t)vector };
 
+	if (v->m->opts->trace)
+		fprintf(stderr, "vcpu%u inject vector %#x from %s\n", v->id, vector, from);
 	return ioctl(v->kvm.fd, KVM_INTERRUPT, &irq) == 0;
 }
 
@@ -347,8 +351,8 @@ static void vcpu_inject(struct vcpu *v)
 		ioctl(v->kvm.fd, KVM_NMI);
 	if (run->ready_for_interrupt_injection && run->if_flag) {
 		if (extint) {
-			vcpu_interrupt(v, pc_extint_ack(v->m));
-		} else if (vector >= 0 && vcpu_interrupt(v, vector)) {
+			vcpu_interrupt(v, pc_extint_ack(v->m), "pic");
+		} else if (vector >= 0 && vcpu_interrupt(v, vector, "apic")) {
 			lapic_accept(v->apic, vector);
 		}
 		vector = lapic_pending_vector(v->apic);

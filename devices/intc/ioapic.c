@@ -106,7 +106,7 @@ static void send(struct ioapic *s, unsigned pin)
 	if (irq.level_trig)
 		s->rte[pin] |= IOAPIC_RTE_REMOTE_IRR;
 	s->stats[pin].sent++;
-	apic_bus_deliver(s->bus, -1, &irq);
+	apic_bus_deliver(s->bus, APIC_SRC_IOAPIC, &irq);
 }
 
 /* A level entry sends while its pin is asserted, it is unmasked and no

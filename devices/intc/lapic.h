@@ -212,8 +212,13 @@ void apic_bus_free(struct apic_bus *bus);
 unsigned apic_bus_ncpus(const struct apic_bus *bus);
 struct lapic *apic_bus_cpu(struct apic_bus *bus, unsigned cpu);
 
-/* The one delivery function: ICR writes and MSIs both end here. @src_cpu is
- * the sending vCPU (the caller must be its thread) or -1 for a device. Any
+/* Device senders, for apic_bus_deliver's @src_cpu (negative: not a vCPU). */
+#define APIC_SRC_MSI		(-1)
+#define APIC_SRC_IOAPIC		(-2)
+
+/* The one delivery function: ICR writes, MSIs and the I/O APIC all end
+ * here. @src_cpu is the sending vCPU (the caller must be its thread) or a
+ * negative APIC_SRC_* for a device (it only names the source in traces). Any
  * thread. Fixed/lowest-priority vectors below 16 set the sender's ESR "send
  * illegal vector" and are not sent; from a device, each target's ESR gets
  * "receive illegal vector" instead. */

@@ -327,6 +327,6 @@ int apic_bus_deliver_msi(struct apic_bus *bus, uint64_t addr, uint32_t data)
 		return -1;
 	if (irq.mode == 3 || irq.mode == APIC_DM_SIPI)
 		return -1;
-	apic_bus_deliver(bus, -1, &irq);
+	apic_bus_deliver(bus, APIC_SRC_MSI, &irq);
 	return 0;
 }

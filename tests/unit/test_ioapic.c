@@ -59,7 +59,7 @@ static void f_eoi(void *o, unsigned cpu, unsigned vector)
 static void f_trace(void *o, int src, unsigned dst, unsigned mode, unsigned vec)
 {
 	(void)o; (void)mode; (void)vec;
-	cr_assert_eq(src, -1, "the I/O APIC sends as a device");
+	cr_assert_eq(src, APIC_SRC_IOAPIC, "the I/O APIC sends as a device");
 	atomic_fetch_add(&F.msgs[dst], 1);
 }
 
