@@ -49,6 +49,7 @@ struct vmm_options {
 	unsigned ncpus;
 	const char *serial;		/* "stdio", "none" or a file */
 	bool trace, stats;
+	bool no_exit_port;		/* no isa-debug-exit at 0xf4 unless -device asks */
 	double timeout;			/* seconds; 0: none */
 	const char *devices[VMM_MAX_DEVICES];
 	unsigned ndevices;

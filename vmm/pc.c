@@ -241,7 +241,8 @@ int pc_init_devices(struct machine *m, struct error *err)
 	object_add_child(m->devices, TYPE_ISA_SERIAL, serial);
 	if (object_property_set(serial, "path", m->opts->serial, err) ||
 	    device_realize((struct device *)serial, &m->env, err) ||
-	    !device_create(TYPE_ISA_DEBUG_EXIT, &m->env, m->devices, err))
+	    (!m->opts->no_exit_port &&
+	     !device_create(TYPE_ISA_DEBUG_EXIT, &m->env, m->devices, err)))
 		return -1;
 	if (pc_init_isa(m, err))
 		return -1;
