@@ -97,7 +97,7 @@ bench: $(VMM) guest $(BENCH_BIN)
 # seeds in tests/fuzz/corpus/ are only read. An input that runs 10 s is a
 # hang, reported as a failure.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := loader options dispatch lapic virtqueue pci fw_cfg acpi_pm rtc i8254 i8259 ioapic
+FUZZ_TARGETS := loader options dispatch lapic virtqueue pci fw_cfg acpi_pm rtc i8254 i8259 ioapic serial
 FUZZ_FLAGS   := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 

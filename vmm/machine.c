@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "devices/error.h"
+#include "devices/char/serial.h"
 #include "devices/intc/i8259.h"
 #include "devices/intc/ioapic.h"
 #include "devices/timer/i8254.h"
@@ -324,6 +325,7 @@ static void machine_print_stats(struct machine *m)
 	apic_host_print_stats(&m->apic, stderr);
 	address_space_print_stats(m->io, stderr);
 	address_space_print_stats(m->system, stderr);
+	serial_print_stats(m->serial, stderr);
 	i8254_print_stats(m->pit, stderr);
 	i8259_print_stats(m->pic, stderr);
 	ioapic_print_stats(m->ioapic, stderr);

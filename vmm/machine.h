@@ -45,6 +45,7 @@ struct machine {
 	struct device *pit;		/* --stats */
 	struct device *fw_cfg;
 	struct device *pic, *ioapic;
+	struct device *serial;		/* COM1 */
 	struct guest_image image;
 	struct boot_config boot;	/* what the guest boots with */
 	struct boot_module boot_modules[BOOT_MAX_MODULES];

@@ -238,8 +238,12 @@ int pc_init_devices(struct machine *m, struct error *err)
 	m->pci.env = &m->env;		/* the reset control register at 0xCF9 */
 	/* Set directly: a file name may hold the ',' that separates properties. */
 	serial = object_new(TYPE_ISA_SERIAL);
+	m->serial = (struct device *)serial;
 	object_add_child(m->devices, TYPE_ISA_SERIAL, serial);
+	/* As QEMU's -serial stdio: what is typed (or piped) is COM1's input. */
 	if (object_property_set(serial, "path", m->opts->serial, err) ||
+	    object_property_set(serial, "input",
+				strcmp(m->opts->serial, "stdio") ? "none" : "stdin", err) ||
 	    device_realize((struct device *)serial, &m->env, err) ||
 	    (!m->opts->no_exit_port &&
 	     !device_create(TYPE_ISA_DEBUG_EXIT, &m->env, m->devices, err)))

@@ -98,6 +98,8 @@ void vmm_run_until(const char *const *argv, int limit_s, const char *marker,
 		args[n++] = (char *)*argv++;
 	args[n] = NULL;
 	posix_spawn_file_actions_init(&fa);
+	/* COM1 reads stdin with --serial stdio: never the tester's terminal. */
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_TRUNC, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_TRUNC, 0);
 	cr_assert_eq(posix_spawn(&pid, vmm, &fa, NULL, args, environ), 0,
