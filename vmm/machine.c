@@ -279,6 +279,7 @@ int machine_init(struct machine *m, const struct vmm_options *opts,
 	host_clock_init(&m->clock);
 	m->kvm.dev_fd = m->kvm.vm_fd = -1;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->pci_intx_lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	/* What the user got wrong is reported before any KVM work. */
 	if (machine_init_memory(m, err) || pc_init_devices(m, err) ||

@@ -46,6 +46,8 @@ struct machine {
 	struct device *fw_cfg;
 	struct device *pic, *ioapic;
 	struct device *serial;		/* COM1 */
+	pthread_mutex_t pci_intx_lock;	/* PCI INTx: a wired OR per IRQ */
+	uint32_t pci_intx[ISA_NUM_IRQS];	/* slots asserting each IRQ */
 	struct guest_image image;
 	struct boot_config boot;	/* what the guest boots with */
 	struct boot_module boot_modules[BOOT_MAX_MODULES];

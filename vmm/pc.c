@@ -20,6 +20,7 @@
 #include "devices/misc/port80.h"
 #include "devices/misc/port92.h"
 #include "devices/nvram/fw_cfg.h"
+#include "devices/pci/pci.h"
 #include "devices/timer/i8254.h"
 #include "devices/timer/mc146818rtc.h"
 #include "devices/virtio/virtio_blk.h"
@@ -330,6 +331,51 @@ static void pc_pic_firmware_setup(struct machine *m)
 	address_space_write(m->io, I8259_ELCR_PORT, (uint8_t[]){ 0x20, 0x0e }, 2);
 }
 
+/* PCI INTx as SeaBIOS routes it on QEMU's pc (PIIX3): slot S, pin P
+ * (INTA = 1) → link (S - 1 + P - 1) & 3 → IRQ 10, 10, 11, 11; the IRQ goes
+ * into the Interrupt Line register, as firmware writes it. */
+static uint8_t pc_pci_irq(unsigned slot, unsigned pin)
+{
+	static const uint8_t link_irq[4] = { 10, 10, 11, 11 };
+
+	return link_irq[(slot + pin - 2) & 3];
+}
+
+/* Shared, level-triggered lines are a wired OR: the IRQ is high while any
+ * device asserts it. @n = slot << 4 | IRQ. */
+static void pc_pci_intx(void *opaque, unsigned n, bool level)
+{
+	struct machine *m = opaque;
+	unsigned irq = n & 15;
+	uint32_t bit = 1u << (n >> 4);
+	bool was, now;
+
+	pthread_mutex_lock(&m->pci_intx_lock);
+	was = m->pci_intx[irq] != 0;
+	if (level)
+		m->pci_intx[irq] |= bit;
+	else
+		m->pci_intx[irq] &= ~bit;
+	now = m->pci_intx[irq] != 0;
+	if (was != now)
+		irq_set_level(&m->isa_irq[irq], now);
+	pthread_mutex_unlock(&m->pci_intx_lock);
+}
+
+static void pc_connect_pci_intx(struct machine *m)
+{
+	for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+		struct pci_device *d = m->pci.devices[slot];
+		unsigned pin = d ? pci_get(d, PCI_INTERRUPT_PIN, 1) : 0;
+		uint8_t irq;
+
+		if (!pin)
+			continue;
+		irq = pc_pci_irq(slot, pin);
+		pci_connect_intx(d, &(struct irq_line){ pc_pci_intx, m, slot << 4 | irq }, irq);
+	}
+}
+
 int pc_init_interrupts(struct machine *m, struct error *err)
 {
 	struct device *io;
@@ -341,6 +387,7 @@ int pc_init_interrupts(struct machine *m, struct error *err)
 	m->ioapic = io;
 	for (unsigned n = 0; n < ISA_NUM_IRQS; n++)
 		m->isa_irq[n] = (struct irq_line){ pc_isa_irq, m, n };
+	pc_connect_pci_intx(m);
 	i8259_connect_output(m->pic, (struct irq_line){ pc_pic_output, m, 0 });
 	pc_pic_firmware_setup(m);
 	/* The BSP's LAPIC as firmware leaves it: the 8259 reaches the CPU. */

@@ -12,9 +12,10 @@
 
 enum { ENTRY_ADDR_LO, ENTRY_ADDR_HI, ENTRY_DATA, ENTRY_CTRL };
 
+/* Through the config lock: vCPU threads write it while I/O threads send. */
 static uint16_t msix_ctrl(const struct msix *x)
 {
-	return (uint16_t)pci_get(x->dev, x->cap + MSIX_CAP_CTRL, 2);
+	return (uint16_t)pci_config_read(x->dev, x->cap + MSIX_CAP_CTRL, 2);
 }
 
 static bool vector_masked(const struct msix *x, unsigned vec)

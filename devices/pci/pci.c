@@ -62,6 +62,7 @@ void pci_device_init(struct pci_device *d, const char *name, uint16_t vendor,
 		     uint16_t device, uint32_t class_code, uint8_t revision)
 {
 	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->config_lock, NULL);
 	d->name = name;
 	d->slot = -1;
 	d->cap_free = PCI_CAP_START;
@@ -94,6 +95,48 @@ int pci_bus_add_device(struct pci_bus *bus, struct pci_device *d, int slot)
 	d->slot = slot;
 	return slot;
 }
+
+/* ---- INTx ---- */
+
+/* Under config_lock: the line carries Interrupt Status unless Interrupt
+ * Disable masks it (PCI 3.0, 6.2.2); only a change reaches it, so a level
+ * set again is no second interrupt. */
+static void intx_update(struct pci_device *d)
+{
+	bool out = (d->config[PCI_STATUS] & PCI_STATUS_INTERRUPT) &&
+		   !(pci_get(d, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
+
+	if (out == d->intx_out)
+		return;
+	d->intx_out = out;
+	irq_set_level(&d->intx, out);
+}
+
+void pci_set_irq(struct pci_device *d, bool level)
+{
+	pthread_mutex_lock(&d->config_lock);
+	if (level)
+		d->config[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
+	else
+		d->config[PCI_STATUS] &= (uint8_t)~PCI_STATUS_INTERRUPT;
+	intx_update(d);
+	pthread_mutex_unlock(&d->config_lock);
+}
+
+void pci_connect_intx(struct pci_device *d, const struct irq_line *line,
+		      uint8_t irq)
+{
+	pthread_mutex_lock(&d->config_lock);
+	if (d->intx_out)
+		irq_lower(&d->intx);
+	d->intx = line ? *line : (struct irq_line){ 0 };
+	if (d->intx_out)
+		irq_raise(&d->intx);
+	d->config[PCI_INTERRUPT_LINE] = irq;
+	pthread_mutex_unlock(&d->config_lock);
+}
+
+/* ---- BARs ---- */
 
 static bool is_pow2(uint64_t x)
 {
@@ -254,17 +297,20 @@ uint32_t pci_config_read(struct pci_device *d, unsigned off, unsigned size)
 {
 	uint32_t v = 0;
 
+	pthread_mutex_lock(&d->config_lock);
 	for (unsigned i = 0; i < size; i++) {
 		uint32_t byte = off + i < PCI_CONFIG_SIZE ? d->config[off + i] : 0xff;
 
 		v |= byte << (8 * i);
 	}
+	pthread_mutex_unlock(&d->config_lock);
 	return v;
 }
 
 void pci_config_write(struct pci_device *d, unsigned off, uint32_t val,
 		      unsigned size)
 {
+	pthread_mutex_lock(&d->config_lock);
 	for (unsigned i = 0; i < size && off + i < PCI_CONFIG_SIZE; i++) {
 		uint8_t b = (uint8_t)(val >> (8 * i)), *c = &d->config[off + i];
 		uint8_t wm = d->wmask[off + i], w1c = d->w1cmask[off + i];
@@ -272,6 +318,9 @@ void pci_config_write(struct pci_device *d, unsigned off, uint32_t val,
 		*c = (uint8_t)((*c & ~wm) | (b & wm));
 		*c &= (uint8_t)~(b & w1c);
 	}
+	if (overlaps(off, size, PCI_COMMAND, 2))
+		intx_update(d);		/* Interrupt Disable may have changed */
+	pthread_mutex_unlock(&d->config_lock);
 	if (d->bus && (overlaps(off, size, PCI_COMMAND, 2) ||
 		       overlaps(off, size, PCI_BASE_ADDRESS_0, 4 * PCI_NUM_BARS)))
 		pci_update_mappings(d);
@@ -407,6 +456,12 @@ void pci_bus_remove_device(struct pci_bus *bus, struct pci_device *d)
 		b->mapped = false;
 	}
 	memory_transaction_commit();
+	/* Its share of a wired-OR line goes with it. */
+	pthread_mutex_lock(&d->config_lock);
+	if (d->intx_out)
+		irq_lower(&d->intx);
+	d->intx_out = false;
+	pthread_mutex_unlock(&d->config_lock);
 	bus->devices[d->slot] = NULL;
 	d->bus = NULL;
 	d->slot = -1;

@@ -11,8 +11,19 @@
  * memory or I/O container only while the command register enables that
  * space and the BAR holds a usable address; the device hears of each change.
  *
+ * INTx (PCI 3.0, 2.2.6 and 6.2.2): a device with an Interrupt Pin drives one
+ * level-triggered line, which the board connects (pci_connect_intx) and
+ * names in the Interrupt Line register, as firmware would. The device says
+ * what it wants (pci_set_irq); that is the status register's Interrupt
+ * Status bit, and the line carries it unless the command register's
+ * Interrupt Disable bit is set. Only changes reach the line. Several
+ * devices may share one input: the board ORs their lines.
+ *
  * Config accesses through 0xCF8/0xCFC come from vCPU threads and are
- * serialized by the bus lock; the device hooks run under it.
+ * serialized by the bus lock; the device hooks run under it. A device sets
+ * its INTx level from any thread, under its own lock if it likes: lock
+ * order bus lock, device lock, then d->config_lock (held while the line's
+ * handler runs), then the line receiver's.
  *
  * The chipset's reset control register (0xCF9) shares the CONFIG_ADDRESS
  * ports, which decode by width: a dword at 0xCF8 is the latch, a byte at
@@ -25,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/irq.h"
 #include "memory/region.h"
 
 #define PCI_CONFIG_SIZE		256
@@ -49,6 +61,9 @@
 #define PCI_INTERRUPT_LINE	0x3c
 #define PCI_INTERRUPT_PIN	0x3d
 
+/* Interrupt Pin values: 0 none, 1..4 INTA#..INTD#. */
+#define PCI_INTERRUPT_PIN_A	1
+
 #define PCI_COMMAND_IO		0x0001
 #define PCI_COMMAND_MEMORY	0x0002
 #define PCI_COMMAND_MASTER	0x0004
@@ -56,6 +71,7 @@
 #define PCI_COMMAND_SERR	0x0100
 #define PCI_COMMAND_INTX_DISABLE 0x0400
 
+#define PCI_STATUS_INTERRUPT	0x0008	/* INTx wanted (read-only) */
 #define PCI_STATUS_CAP_LIST	0x0010
 /* Error bits: write 1 to clear. */
 #define PCI_STATUS_W1C		0xf900
@@ -96,6 +112,13 @@ struct pci_device {
 	uint8_t cap_last;		/* last capability in the list, 0: none */
 	uint8_t cap_free;		/* next free config byte */
 
+	/* config[] changes from two sides: guest writes (under the bus lock)
+	 * and the device's INTx level (from its own threads). This lock
+	 * serializes them and what the line carries. */
+	pthread_mutex_t config_lock;
+	struct irq_line intx;		/* where INTx goes (the board says) */
+	bool intx_out;			/* the line's level now */
+
 	/* Optional. After the core applied a guest config write (MSI-X
 	 * enable, virtio's own caps...). */
 	void (*config_write)(struct pci_device *d, unsigned off, uint32_t val,
@@ -126,7 +149,7 @@ struct pci_bus {
  * puts over RAM cannot hide it. */
 void pci_bus_init(struct pci_bus *bus, struct memory_region *mem,
 		  struct memory_region *io);
-/* Unplug @d: its BARs are unmapped, its slot is free. */
+/* Unplug @d: its BARs are unmapped, its INTx lowered, its slot is free. */
 void pci_bus_remove_device(struct pci_bus *bus, struct pci_device *d);
 /* Unplug every device and unmap the config ports. */
 void pci_bus_destroy(struct pci_bus *bus);
@@ -134,11 +157,20 @@ void pci_bus_destroy(struct pci_bus *bus);
 /* Identity: vendor, device, 24-bit class code (class << 16 | subclass << 8
  * | prog-if), revision; subsystem IDs default to vendor/device. Sets the
  * writable bits of the header (command, cache line, latency, interrupt
- * line) and the status W1C bits. */
+ * line) and the status W1C bits. No Interrupt Pin: a device with INTx sets
+ * PCI_INTERRUPT_PIN itself (it stays read-only). */
 void pci_device_init(struct pci_device *d, const char *name, uint16_t vendor,
 		     uint16_t device, uint32_t class_code, uint8_t revision);
 /* Plug @d into @slot (-1: the first free one). Returns the slot or -1. */
 int pci_bus_add_device(struct pci_bus *bus, struct pci_device *d, int slot);
+
+/* The board: @d's INTx drives @line (NULL: nowhere), and its Interrupt Line
+ * register says @irq, as firmware leaves it. Before the guest runs; a line
+ * that is high moves with the connection. */
+void pci_connect_intx(struct pci_device *d, const struct irq_line *line,
+		      uint8_t irq);
+/* The device wants its INTx asserted (@level) or not. Any thread. */
+void pci_set_irq(struct pci_device *d, bool level);
 
 /* BAR @bar (a 64-bit one takes @bar + 1 too) decoding @mr, whose size is the
  * BAR size: a power of two, >= 16 for memory, >= 4 and <= 256 for I/O.

@@ -46,17 +46,30 @@ bool virtio_pci_has_feature(const struct virtio_pci *vp, unsigned bit)
 
 /* ---- interrupts ---- */
 
+/* Under vp->lock. With MSI-X off, INTx is the OR of the ISR status bits
+ * (virtio 1.2, 4.1.4.5): asserted by a notification, deasserted by the
+ * read that clears them. With MSI-X on, the function must not use INTx
+ * (PCI 3.0, 6.8.2), whatever the vectors say. */
+static void update_intx(struct virtio_pci *vp)
+{
+	pci_set_irq(&vp->pci, !msix_enabled(&vp->msix) && vp->isr_status);
+}
+
 static void raise_config(struct virtio_pci *vp)
 {
 	vp->isr_status |= VIRTIO_PCI_ISR_CONFIG;
 	msix_notify(&vp->msix, vp->config_vector);
+	update_intx(vp);
 }
 
+/* With MSI-X on, the queue's vector is the whole story: NO_VECTOR means no
+ * interrupt at all, not INTx (virtio 1.2, 4.1.5.3 and 4.1.5.4). */
 static void raise_queue(struct virtio_pci *vp, struct virtio_pci_queue *q)
 {
 	q->interrupts++;
 	if (!msix_notify(&vp->msix, q->msix_vector))
-		vp->isr_status |= VIRTIO_PCI_ISR_QUEUE;	/* no INTx: polled */
+		vp->isr_status |= VIRTIO_PCI_ISR_QUEUE;
+	update_intx(vp);
 }
 
 /* The driver broke the device's rules: DEVICE_NEEDS_RESET until it resets
@@ -112,6 +125,7 @@ static void write_status(struct virtio_pci *vp, uint8_t val)
 
 	if (!val) {
 		reset(vp);
+		update_intx(vp);	/* the ISR status is 0 */
 		return;
 	}
 	val &= (uint8_t)~VIRTIO_STATUS_NEEDS_RESET;	/* the device's bit */
@@ -310,7 +324,8 @@ static void common_write(void *opaque, uint64_t off, uint64_t val, unsigned size
 
 /* ---- ISR, device configuration, notifications ---- */
 
-/* Reading the ISR status clears it (virtio 1.2, 4.1.4.5). */
+/* Reading the ISR status clears it and so deasserts INTx (virtio 1.2,
+ * 4.1.4.5). */
 static uint64_t isr_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct virtio_pci *vp = opaque;
@@ -322,6 +337,7 @@ static uint64_t isr_read(void *opaque, uint64_t off, unsigned size)
 	pthread_mutex_lock(&vp->lock);
 	v = vp->isr_status;
 	vp->isr_status = 0;
+	update_intx(vp);
 	pthread_mutex_unlock(&vp->lock);
 	return v;
 }
@@ -471,6 +487,10 @@ static void virtio_pci_config_write(struct pci_device *d, unsigned off,
 
 	(void)val;
 	msix_config_write(&vp->msix, off, size);
+	/* MSI-X turned on silences INTx; turned off, the ISR drives it. */
+	pthread_mutex_lock(&vp->lock);
+	update_intx(vp);
+	pthread_mutex_unlock(&vp->lock);
 }
 
 /* A struct virtio_pci_cap pointing at @len bytes at @off of BAR 4. */
@@ -574,6 +594,7 @@ int virtio_pci_init(struct virtio_pci *vp, const struct device_env *env,
 			VIRTIO_PCI_DEVICE_BASE + device_id, class_code, 1);
 	/* Modern devices: subsystem ID >= 0x40 (virtio 1.2, 4.1.2.1). */
 	pci_set(&vp->pci, PCI_SUBSYSTEM_ID, 2, 0x40);
+	pci_set(&vp->pci, PCI_INTERRUPT_PIN, 1, PCI_INTERRUPT_PIN_A);
 	vp->pci.opaque = vp;
 	vp->pci.bar_update = virtio_pci_bar_update;
 	vp->pci.config_write = virtio_pci_config_write;

@@ -14,11 +14,16 @@
  * write handler does when no ioeventfd is registered. The device's I/O
  * thread waits on those eventfds and calls virtio_pci_process_queue.
  *
+ * Interrupts: with MSI-X enabled, each event goes to its vector (none for
+ * NO_VECTOR). With MSI-X disabled, an event sets its ISR status bit (1: a
+ * queue, 2: a configuration change) and INTA# is asserted while any bit is
+ * set; the driver's ISR read returns and clears them, and deasserts it.
+ *
  * Locking: vp->lock serializes the vCPU threads' register accesses with the
  * I/O thread's request processing, one request at a time, so a reset waits
  * for the request in progress and then no popped request is completed after
- * it. INTx is not wired (tinyvmm has no I/O APIC): without MSI-X the driver
- * can only poll (the ISR status still says why).
+ * it. INTx is set under vp->lock (lock order: the PCI bus lock, vp->lock,
+ * the MSI-X and PCI config locks, then the line's receiver).
  *
  * Left out: VIRTIO_PCI_CAP_PCI_CFG (the config-space window onto the BARs;
  * no driver we know uses it), packed rings, notification data, queue reset,

@@ -12,8 +12,12 @@
  *     space, at that address, and bar_update said so;
  *   - where a mapped BAR is the only thing at its address, accesses reach
  *     it; RAM over the PCI hole always reads as RAM;
- *   - the config hooks see in-range offsets and sizes 1, 2, 4.
- * pci_bus_destroy leaves nothing mapped; LeakSanitizer checks the rest. */
+ *   - the config hooks see in-range offsets and sizes 1, 2, 4;
+ *   - device A's INTx (which it raises and lowers among the accesses):
+ *     Interrupt Status is what A last asked for, the line carries it unless
+ *     Interrupt Disable is set, and only changes reach the line.
+ * pci_bus_destroy leaves nothing mapped and the line low; LeakSanitizer
+ * checks the rest. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +77,17 @@ static uint8_t config0[NDEV][PCI_CONFIG_SIZE];
 /* What bar_update last said. */
 static bool said_mapped[2][PCI_NUM_BARS];
 static uint64_t said_addr[2][PCI_NUM_BARS];
+
+/* Device A's INTx: what it asked for, what the line carries. */
+static bool intx_wanted, intx_level;
+
+static void on_intx(void *opaque, unsigned n, bool level)
+{
+	(void)opaque;
+	CHECK(n == 10);
+	CHECK(level != intx_level);	/* a change, or nothing */
+	intx_level = level;
+}
 
 static int dev_index(const struct pci_device *d)
 {
@@ -158,6 +173,8 @@ static void build_bus(void)
 	pci_set(&dev_a, PCI_STATUS, 2, pci_get(&dev_a, PCI_STATUS, 2) | 0xa100);
 	dev_a.bar_update = on_bar_update;
 	dev_a.config_write = on_config_write;
+	pci_connect_intx(&dev_a, &(struct irq_line){ on_intx, NULL, 10 }, 10);
+	intx_wanted = intx_level = false;
 
 	/* B: 4 ports, mem64 8 GiB (low half all type), mem32 2 GiB,
 	 * mem32 16 bytes, 256 ports. */
@@ -292,6 +309,9 @@ static void check_all(void)
 		check_device(n);
 	/* Only mechanism #1 and the latch: bits 1:0 always read 0. */
 	CHECK((bus.config_address & 3) == 0);
+	CHECK(!!(dev_a.config[PCI_STATUS] & PCI_STATUS_INTERRUPT) == intx_wanted);
+	CHECK(intx_level == (intx_wanted && !(pci_get(&dev_a, PCI_COMMAND, 2) &
+					      PCI_COMMAND_INTX_DISABLE)));
 }
 
 static unsigned width(unsigned sel)
@@ -360,7 +380,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t a;
 		unsigned w, port;
 
-		switch (op % 6) {
+		switch (op % 7) {
 		case 0: {	/* outl 0xcf8: the latch reads back, bits 1:0 0 */
 			uint32_t back = 0;
 
@@ -377,8 +397,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			port = s & 0x80 ? (unsigned)take(&in, 2) : 0xcf8 + (s & 7);
 			w = width(s >> 3);
-			v = take(&in, op % 6 == 1 ? w : 0);
-			address_space_rw(io_as, port, &v, w, op % 6 == 1, NULL);
+			v = take(&in, op % 7 == 1 ? w : 0);
+			address_space_rw(io_as, port, &v, w, op % 7 == 1, NULL);
 			break;
 		}
 		case 3: {	/* a whole config write: latch, then data */
@@ -426,6 +446,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		}
+		case 5:		/* device A wants INTx up or down */
+			intx_wanted = take(&in, 1) & 1;
+			pci_set_irq(&dev_a, intx_wanted);
+			/* Read-only for the guest, but the device's to set. */
+			config0[1][PCI_STATUS] = (uint8_t)((config0[1][PCI_STATUS] &
+				~PCI_STATUS_INTERRUPT) |
+				(intx_wanted ? PCI_STATUS_INTERRUPT : 0));
+			break;
 		default: {	/* system memory */
 			unsigned s = (unsigned)take(&in, 1);
 			uint64_t addr = take_mem_addr(&in);
@@ -444,6 +472,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	pci_bus_destroy(&bus);
+	CHECK(!intx_level);
 	for (int i = 0; i < 2; i++)
 		for (int b = 0; b < PCI_NUM_BARS; b++)
 			CHECK(bar_mr[i][b].parent == NULL);

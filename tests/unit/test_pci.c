@@ -544,3 +544,139 @@ Test(pci, slots)
 	cr_assert_eq(pci_bus_add_device(&bus, &extra, 32), -1);
 	cr_assert_eq(pci_bus_add_device(&bus, &d[0], 5), -1);	/* plugged */
 }
+
+/* ---- INTx ---- */
+
+/* What the board's end of a line saw: every call, in order. */
+static struct {
+	unsigned calls, n;
+	bool level;
+} line_seen[2];
+
+static void on_line(void *opaque, unsigned n, bool level)
+{
+	unsigned i = opaque == &line_seen[1];
+
+	line_seen[i].calls++;
+	line_seen[i].n = n;
+	line_seen[i].level = level;
+}
+
+/* dev with INTA#, connected to line 0 (input 5 of its receiver) and the
+ * Interrupt Line register saying IRQ 11. */
+static void connect_intx(void)
+{
+	struct irq_line l = { on_line, &line_seen[0], 5 };
+
+	memset(line_seen, 0, sizeof(line_seen));
+	pci_set(&dev, PCI_INTERRUPT_PIN, 1, PCI_INTERRUPT_PIN_A);
+	pci_connect_intx(&dev, &l, 11);
+}
+
+static uint16_t status_reg(void)
+{
+	return (uint16_t)(cfg_read(3, PCI_COMMAND) >> 16);
+}
+
+Test(pci, interrupt_pin_read_only_line_writable)
+{
+	connect_intx();
+	cr_assert_eq(cfg_read(3, PCI_INTERRUPT_LINE), 0x010b, "pin A, IRQ 11");
+	cfg_write(3, PCI_INTERRUPT_LINE, 0xffff0405);
+	cr_assert_eq(cfg_read(3, PCI_INTERRUPT_LINE), 0x0105,
+		     "the line register is the OS's scratch; the pin is fixed");
+	cr_assert_eq(line_seen[0].calls, 0, "config writes raise nothing");
+}
+
+Test(pci, set_irq_drives_the_line_and_status_bit)
+{
+	connect_intx();
+	cr_assert_eq(status_reg() & PCI_STATUS_INTERRUPT, 0);
+	pci_set_irq(&dev, true);
+	cr_assert_eq(line_seen[0].calls, 1);
+	cr_assert(line_seen[0].level);
+	cr_assert_eq(line_seen[0].n, 5);
+	cr_assert_eq(status_reg() & PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT);
+	/* The same level again is no new edge for the board. */
+	pci_set_irq(&dev, true);
+	cr_assert_eq(line_seen[0].calls, 1);
+	pci_set_irq(&dev, false);
+	cr_assert_eq(line_seen[0].calls, 2);
+	cr_assert_not(line_seen[0].level);
+	cr_assert_eq(status_reg() & PCI_STATUS_INTERRUPT, 0);
+	pci_set_irq(&dev, false);
+	cr_assert_eq(line_seen[0].calls, 2);
+}
+
+/* PCI 3.0, 6.2.2: Interrupt Disable keeps INTx# deasserted; Interrupt
+ * Status still shows what the device wants. */
+Test(pci, interrupt_disable_masks_the_line_not_the_status)
+{
+	connect_intx();
+	cfg_write(3, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
+	pci_set_irq(&dev, true);
+	cr_assert_eq(line_seen[0].calls, 0);
+	cr_assert_eq(status_reg() & PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT);
+	/* Enabled again while wanted: asserted now. */
+	cfg_write(3, PCI_COMMAND, 0);
+	cr_assert_eq(line_seen[0].calls, 1);
+	cr_assert(line_seen[0].level);
+	/* Disabled while asserted: deasserted now, the status stays. */
+	outl(0xcf8, addr_of(0, 3, 0, PCI_COMMAND));
+	outb(0xcfd, PCI_COMMAND_INTX_DISABLE >> 8);	/* the byte alone */
+	cr_assert_eq(line_seen[0].calls, 2);
+	cr_assert_not(line_seen[0].level);
+	cr_assert_eq(status_reg() & PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT);
+	/* Other command writes that leave the bit set change nothing. */
+	cfg_write(3, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE | PCI_COMMAND_MEMORY);
+	pci_set_irq(&dev, false);
+	cr_assert_eq(line_seen[0].calls, 2);
+	cr_assert_eq(status_reg() & PCI_STATUS_INTERRUPT, 0);
+}
+
+Test(pci, interrupt_status_read_only_for_the_guest)
+{
+	connect_intx();
+	cfg_write(3, PCI_COMMAND, 0xffffu << 16);	/* W1C everything */
+	cfg_write(3, PCI_COMMAND, 0);
+	cr_assert_eq(status_reg() & PCI_STATUS_INTERRUPT, 0, "not settable");
+	pci_set_irq(&dev, true);
+	cfg_write(3, PCI_COMMAND, 0xffffu << 16);
+	cr_assert_eq(status_reg() & PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT,
+		     "not clearable");
+	cr_assert_eq(line_seen[0].calls, 1);
+	cr_assert(line_seen[0].level);
+}
+
+Test(pci, reconnect_moves_a_raised_line)
+{
+	struct irq_line other = { on_line, &line_seen[1], 7 };
+
+	connect_intx();
+	pci_set_irq(&dev, true);
+	pci_connect_intx(&dev, &other, 10);
+	cr_assert_eq(line_seen[0].calls, 2);
+	cr_assert_not(line_seen[0].level);
+	cr_assert_eq(line_seen[1].calls, 1);
+	cr_assert(line_seen[1].level);
+	cr_assert_eq(line_seen[1].n, 7);
+	cr_assert_eq(cfg_read(3, PCI_INTERRUPT_LINE) & 0xff, 10);
+	/* Unconnected: levels go nowhere, the status still shows. */
+	pci_connect_intx(&dev, NULL, 0xff);
+	cr_assert_eq(line_seen[1].calls, 2);
+	cr_assert_not(line_seen[1].level);
+	pci_set_irq(&dev, false);
+	pci_set_irq(&dev, true);
+	cr_assert_eq(line_seen[0].calls + line_seen[1].calls, 4);
+	cr_assert_eq(status_reg() & PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT);
+}
+
+/* An unplugged device leaves a shared line to the others. */
+Test(pci, unplug_lowers_the_line)
+{
+	connect_intx();
+	pci_set_irq(&dev, true);
+	pci_bus_remove_device(&bus, &dev);
+	cr_assert_eq(line_seen[0].calls, 2);
+	cr_assert_not(line_seen[0].level);
+}

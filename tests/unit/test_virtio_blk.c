@@ -2096,3 +2096,275 @@ Test(virtio_blk, read_only_disk_offers_no_zeroing)
 	cr_assert_eq(blk_zero(T_DISCARD, 0, 1, 0), S_IOERR);
 	assert_disk_pristine();
 }
+
+/* ======================================================================
+ * INTx: MSI-X disabled, as a driver without MSI-X (or Linux's pci=nomsi)
+ * runs the device. virtio 1.2, 4.1.4.5, 4.1.5.3-4; PCI 3.0, 6.2.2.
+ * ====================================================================== */
+
+/* The board's end of INTA#: its level and how often it changed. Written by
+ * the I/O thread (completions) and by us (ISR reads, config writes). */
+static struct {
+	pthread_mutex_t lock;
+	unsigned raises, lowers;
+	unsigned repeats, wrong_input;	/* what must never happen */
+	bool level;
+} intx = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Runs on the device's threads: record, assert later on ours. */
+static void on_intx(void *opaque, unsigned n, bool level)
+{
+	(void)opaque;
+	pthread_mutex_lock(&intx.lock);
+	intx.wrong_input += n != 11;
+	intx.repeats += level == intx.level;
+	intx.level = level;
+	if (level)
+		intx.raises++;
+	else
+		intx.lowers++;
+	pthread_mutex_unlock(&intx.lock);
+}
+
+static bool intx_level(void)
+{
+	bool l;
+
+	pthread_mutex_lock(&intx.lock);
+	l = intx.level;
+	pthread_mutex_unlock(&intx.lock);
+	return l;
+}
+
+/* Exactly @raises assertions and @lowers deassertions so far. */
+static void assert_intx(unsigned raises, unsigned lowers)
+{
+	pthread_mutex_lock(&intx.lock);
+	cr_assert_eq(intx.raises, raises, "INTx raised %u times, want %u",
+		     intx.raises, raises);
+	cr_assert_eq(intx.lowers, lowers, "INTx lowered %u times, want %u",
+		     intx.lowers, lowers);
+	cr_assert_eq(intx.repeats, 0, "the line was set to its level again");
+	cr_assert_eq(intx.wrong_input, 0);
+	pthread_mutex_unlock(&intx.lock);
+}
+
+static uint8_t isr_read(void)
+{
+	return (uint8_t)mmio_read(BAR4_ADDR + VIRTIO_PCI_ISR_OFF, 1);
+}
+
+static bool pci_interrupt_status(void)
+{
+	return cfg_read(PCI_STATUS, 2) & PCI_STATUS_INTERRUPT;
+}
+
+/* The device with INTA# wired to IRQ 11 as the board does it, brought up
+ * with MSI-X disabled and @features. */
+static void start_intx_with(uint64_t features)
+{
+	struct error err = { "" };
+	struct irq_line line = { on_intx, NULL, 11 };
+
+	intx.raises = intx.lowers = intx.repeats = intx.wrong_input = 0;
+	intx.level = false;
+	cr_assert_eq(blk_create(NULL, &err), 0, "realize: %s", err.msg);
+	pci_setup();
+	pci_connect_intx(bus.devices[slot], &line, 11);
+	cfg_write(caps.msix + 2, 0, 2);
+	drv_init_with(features);
+}
+
+static void start_intx(void)
+{
+	start_intx_with(VERSION_1 | 1ull << BLK_F_FLUSH);
+}
+
+/* Firmware's view: INTA#, and the IRQ the board routed it to. */
+Test(virtio_blk, intx_pin_and_line)
+{
+	start_intx();
+	cr_assert_eq(cfg_read(PCI_INTERRUPT_PIN, 1), PCI_INTERRUPT_PIN_A);
+	cr_assert_eq(cfg_read(PCI_INTERRUPT_LINE, 1), 11);
+	cfg_write(PCI_INTERRUPT_PIN, 0, 1);
+	cr_assert_eq(cfg_read(PCI_INTERRUPT_PIN, 1), PCI_INTERRUPT_PIN_A);
+	assert_intx(0, 0);
+	cr_assert_not(pci_interrupt_status());
+}
+
+/* A completion asserts INTx and sets ISR bit 0; the ISR read returns it,
+ * clears it and deasserts; no MSI-X message on the way. */
+Test(virtio_blk, intx_completion_then_isr_read_deasserts)
+{
+	unsigned n0;
+
+	start_intx();
+	n0 = msi_count();
+	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);
+	WAIT_FOR(intx_level(), "INTx asserted");
+	assert_intx(1, 0);
+	cr_assert(pci_interrupt_status());
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_QUEUE);
+	assert_intx(1, 1);
+	cr_assert_not(intx_level());
+	cr_assert_not(pci_interrupt_status());
+	cr_assert_eq(isr_read(), 0, "the read cleared it");
+	assert_intx(1, 1);
+	cr_assert_eq(msi_count(), n0);
+	cr_assert_eq(msix_pba(), 0);
+	assert_ram_is_disk(DATA, 0, 512);
+}
+
+/* A driver that never maps vectors (they stay NO_VECTOR) gets INTx all
+ * the same: with MSI-X off, vectors mean nothing. */
+Test(virtio_blk, intx_with_no_vectors)
+{
+	start_intx();
+	common_write(CFG_MSIX, VIRTIO_MSI_NO_VECTOR, 2);
+	common_write(Q_MSIX, VIRTIO_MSI_NO_VECTOR, 2);
+	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);
+	WAIT_FOR(intx_level(), "INTx asserted");
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_QUEUE);
+	assert_intx(1, 1);
+}
+
+/* A level: completions while the ISR is unread keep the line up, with no
+ * new edge each; empty kicks raise nothing. Exact counts. */
+Test(virtio_blk, intx_no_storm)
+{
+	start_intx();
+	for (unsigned i = 0; i < 10; i++)
+		cr_assert_eq(blk_do(T_IN, i, DATA, 512, NULL), S_OK);
+	WAIT_FOR(intx_level(), "INTx asserted");
+	usleep(20000);
+	assert_intx(1, 0);
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_QUEUE);
+	assert_intx(1, 1);
+	kick();
+	kick();
+	usleep(20000);
+	assert_intx(1, 1);
+	cr_assert_eq(isr_read(), 0);
+	cr_assert_eq(blk_do(T_IN, 10, DATA, 512, NULL), S_OK);
+	WAIT_FOR(intx_level(), "INTx asserted again");
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_QUEUE);
+	assert_intx(2, 2);
+}
+
+/* Interrupt Disable keeps the line down; Interrupt Status and the ISR
+ * still tell; clearing Interrupt Disable asserts what is pending. */
+Test(virtio_blk, intx_interrupt_disable_masks_the_line)
+{
+	const uint16_t on = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+
+	start_intx();
+	cfg_write(PCI_COMMAND, on | PCI_COMMAND_INTX_DISABLE, 2);
+	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);
+	WAIT_FOR(pci_interrupt_status(), "Interrupt Status");
+	assert_intx(0, 0);
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_QUEUE, "polling still works");
+	cr_assert_not(pci_interrupt_status());
+
+	cr_assert_eq(blk_do(T_IN, 1, DATA, 512, NULL), S_OK);
+	WAIT_FOR(pci_interrupt_status(), "Interrupt Status");
+	assert_intx(0, 0);
+	cfg_write(PCI_COMMAND, on, 2);
+	assert_intx(1, 0);
+	cr_assert(intx_level());
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_QUEUE);
+	assert_intx(1, 1);
+}
+
+/* A configuration change (here DEVICE_NEEDS_RESET) sets ISR bit 1 and
+ * asserts INTx; the read returns just that bit. */
+Test(virtio_blk, intx_config_change)
+{
+	start_intx();
+	blk_post(0, T_OUT, 0, DATA, 512);
+	__atomic_store_n((uint16_t *)ram_ptr(AVAIL + 2), QSIZE + 2, __ATOMIC_RELEASE);
+	kick();
+	WAIT_FOR(status() & ST_NEEDS_RESET, "DEVICE_NEEDS_RESET");
+	WAIT_FOR(intx_level(), "INTx asserted");
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_CONFIG);
+	assert_intx(1, 1);
+	assert_disk_pristine();
+}
+
+/* MSI-X enabled: INTx goes down and stays down, messages take over; an
+ * ISR bit left from before is still read (and cleared) by the driver. */
+Test(virtio_blk, intx_stops_when_msix_enabled)
+{
+	unsigned n0;
+
+	start_intx();
+	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);
+	WAIT_FOR(intx_level(), "INTx asserted");
+	n0 = msi_count();
+	cfg_write(caps.msix + 2, MSIX_CTRL_ENABLE, 2);
+	assert_intx(1, 1);
+	cr_assert_not(pci_interrupt_status());
+	cr_assert_eq(blk_do(T_IN, 1, DATA, 512, NULL), S_OK);
+	wait_msi_data(n0, MSI_DATA_Q);
+	usleep(20000);
+	assert_intx(1, 1);
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_QUEUE, "the old bit");
+	assert_intx(1, 1);
+
+	/* Off again with the ISR clear: nothing; the next completion: INTx. */
+	cfg_write(caps.msix + 2, 0, 2);
+	assert_intx(1, 1);
+	n0 = msi_count();
+	cr_assert_eq(blk_do(T_IN, 2, DATA, 512, NULL), S_OK);
+	WAIT_FOR(intx_level(), "INTx asserted again");
+	assert_intx(2, 1);
+	cr_assert_eq(msi_count(), n0);
+}
+
+/* An ISR bit set while MSI-X was on asserts INTx once MSI-X goes off: the
+ * line is the OR of the ISR bits whenever MSI-X is off. */
+Test(virtio_blk, intx_pending_isr_asserts_when_msix_disabled)
+{
+	start_intx();
+	cfg_write(caps.msix + 2, MSIX_CTRL_ENABLE, 2);
+	blk_post(0, T_OUT, 0, DATA, 512);
+	__atomic_store_n((uint16_t *)ram_ptr(AVAIL + 2), QSIZE + 2, __ATOMIC_RELEASE);
+	kick();
+	WAIT_FOR(status() & ST_NEEDS_RESET, "DEVICE_NEEDS_RESET");
+	wait_msi_data(0, MSI_DATA_CFG);
+	assert_intx(0, 0);
+	cfg_write(caps.msix + 2, 0, 2);
+	assert_intx(1, 0);
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_CONFIG);
+	assert_intx(1, 1);
+}
+
+/* A device reset clears the ISR status and so deasserts INTx. */
+Test(virtio_blk, intx_reset_deasserts)
+{
+	start_intx();
+	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);
+	WAIT_FOR(intx_level(), "INTx asserted");
+	set_status(0);
+	assert_intx(1, 1);
+	cr_assert_not(pci_interrupt_status());
+	cr_assert_eq(isr_read(), 0);
+	drv_init();
+	cr_assert_eq(blk_do(T_IN, 1, DATA, 512, NULL), S_OK);
+	WAIT_FOR(intx_level(), "INTx after the new start");
+	assert_intx(2, 1);
+}
+
+/* EVENT_IDX suppression applies to INTx as to MSI-X. */
+Test(virtio_blk, intx_event_idx)
+{
+	start_intx_with(VERSION_1 | 1ull << VIRTIO_F_EVENT_IDX);
+	put16(USED_EVENT, 1);		/* wake me when entry 1 is used */
+	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);	/* used 1 */
+	usleep(20000);
+	assert_intx(0, 0);
+	cr_assert_eq(isr_read(), 0);
+	cr_assert_eq(blk_do(T_IN, 1, DATA, 512, NULL), S_OK);	/* used 2 */
+	WAIT_FOR(intx_level(), "INTx asserted");
+	cr_assert_eq(isr_read(), VIRTIO_PCI_ISR_QUEUE);
+	assert_intx(1, 1);
+}
