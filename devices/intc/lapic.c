@@ -637,11 +637,12 @@ void lapic_set_lint(struct lapic *l, unsigned pin, bool level)
 
 	old = level ? atomic_fetch_or(&l->lint_level, bit)
 		    : atomic_fetch_and(&l->lint_level, ~bit);
-	if (!(old & bit) == !level)
+	/* A falling line makes nothing newly deliverable: no one to tell (the
+	 * 8259 lowers it in every INTA cycle, on the vCPU's own thread). */
+	if (!level || (old & bit))
 		return;
 	/* An edge is latched, so a pulse between two looks is not lost. */
-	if (level)
-		atomic_fetch_or(&l->lint_rose, bit);
+	atomic_fetch_or(&l->lint_rose, bit);
 	l->bus->ops->notify(l->bus->opaque, l->cpu);
 }
 
