@@ -3,8 +3,9 @@
 # interleaved in one run so the machine's noise hits all alike. Prints a
 # table, rewrites docs/BENCHMARKS.md, docs/benchmarks.csv and
 # docs/benchmarks.png, keeps raw numbers in tests/bench/out/. Then the
-# virtio-blk benchmark (tests/bench/bench_blk.sh, interleaved the same way
-# inside) gets its own section. Timings are reported, never asserted.
+# virtio-blk and PIT tick benchmarks (tests/bench/bench_blk.sh and
+# bench_pit.sh, interleaved the same way inside) get a section each.
+# Timings are reported, never asserted.
 #
 #   tests/bench/run.sh [REPS]    (default $BENCH_REPS, else 7)
 #   make bench BENCH_REPS=2      (a quick check that it all runs)
@@ -90,6 +91,16 @@ BLK_CMD=(tests/bench/bench_blk.sh "$REPS" "$BLK_CSV")
 echo "running ${BLK_CMD[*]}"
 BLK_RC=0
 "${BLK_CMD[@]}" > "$BLK_MD" || BLK_RC=$?
+
+# ---- PIT ticks: bench_pit.sh, the same way; at most 3 repetitions, as
+# each of its QEMU -M pc runs boots SeaBIOS (emulated here: seconds) ----
+PIT_MD=$OUT/pit.md
+PIT_CSV=$OUT/pit.csv
+PIT_CMD=(tests/bench/bench_pit.sh "$((REPS < 3 ? REPS : 3))" "$PIT_CSV")
+: > "$PIT_CSV"
+echo "running ${PIT_CMD[*]}"
+PIT_RC=0
+"${PIT_CMD[@]}" > "$PIT_MD" || PIT_RC=$?
 
 # ---- summary: medians, min, max; exit cost = (loop - start) / iterations ----
 ITER=$(loop_h LOOP_ITERATIONS); ITER=${ITER:-1000000}
@@ -189,20 +200,24 @@ KVM_MOD=""		# the loaded kvm* modules, e.g. "kvm kvm_pvm"
 for m in /sys/module/kvm*; do
 	if [ -e "$m" ]; then KVM_MOD+="${KVM_MOD:+ }${m##*/}"; fi
 done
+# run_status SCRIPT RC: what a failed bench script's section says first.
+run_status() {
+	if [ "$2" = 1 ]; then
+		echo
+		echo "**$1 exited with status 1**: some runs failed (their logs are named in"
+		echo "\`make bench\`'s output); the figures below are from the runs that worked."
+	elif [ "$2" != 0 ]; then
+		echo
+		echo "**$1 could not run (status $2)**: \`make bench\`'s output says why."
+	fi
+}
 BLK_SECTION=$OUT/blk_section.md
 {
 	echo "## virtio-blk"
 	echo
 	echo "Made by \`${BLK_CMD[*]}\` (run by \`make bench\` after the runs above; the"
 	echo "guest is \`guest/guest.elf\`'s \`blk-bench\` mode, guest/bench_blk.c)."
-	if [ "$BLK_RC" = 1 ]; then
-		echo
-		echo "**bench_blk.sh exited with status 1**: some runs failed (their logs are named in"
-		echo "\`make bench\`'s output); the figures below are from the runs that worked."
-	elif [ "$BLK_RC" != 0 ]; then
-		echo
-		echo "**bench_blk.sh could not run (status $BLK_RC)**: \`make bench\`'s output says why."
-	fi
+	run_status bench_blk.sh "$BLK_RC"
 	echo
 	sed '/./,$!d' "$BLK_MD"		# less its leading blank line
 	echo
@@ -214,6 +229,19 @@ BLK_SECTION=$OUT/blk_section.md
 } > "$BLK_SECTION"
 echo
 cat "$BLK_SECTION"
+
+PIT_SECTION=$OUT/pit_section.md
+{
+	echo "## PIT tick"
+	echo
+	echo "Made by \`${PIT_CMD[*]}\` (run by \`make bench\` after virtio-blk; the"
+	echo "guest is \`tests/guests/pit_tick_mb.elf\`)."
+	run_status bench_pit.sh "$PIT_RC"
+	echo
+	sed '/./,$!d' "$PIT_MD"
+} > "$PIT_SECTION"
+echo
+cat "$PIT_SECTION"
 
 # ---- plot: start-up and exit costs, one panel each ----
 PLOT=docs/benchmarks.png
@@ -277,6 +305,8 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo
 	cat "$BLK_SECTION"
 	echo
+	cat "$PIT_SECTION"
+	echo
 	echo "## Memory model (\`build/bench/bench_memory\`)"
 	echo
 	echo '```'
@@ -288,14 +318,16 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 		echo
 	fi
 	echo "Raw numbers: [benchmarks.csv](benchmarks.csv): one row per run (bench, vmm, repetition, exit code,"
-	echo "wall ns, peak RSS KiB), then, after a blank line and a header of their own, bench_blk.sh's rows"
-	echo "(figure, who, median, min, max over its runs)."
+	echo "wall ns, peak RSS KiB), then, after a blank line and a header of their own, bench_blk.sh's and"
+	echo "bench_pit.sh's rows (figure, who, median, min, max over its runs; bench_pit.sh's figures start"
+	echo "with \`pit-\`)."
 } > docs/BENCHMARKS.md
-# Two tables in one file, each with its header: the runs, then virtio-blk.
+# Two tables in one file, each with its header: the runs, then virtio-blk
+# and the PIT tick.
 {
 	cat "$CSV"
 	echo
 	echo "figure,who,median,min,max"
-	cat "$BLK_CSV"
+	cat "$BLK_CSV" "$PIT_CSV"
 } > docs/benchmarks.csv
 echo "wrote docs/BENCHMARKS.md, docs/benchmarks.csv"
