@@ -1,5 +1,5 @@
-/* SMP start-up shared by the multiboot IPI guests (ipi_pingpong_mb.S,
- * ipi_storm_mb.S): pulled in with #include before a guest's own code, it
+/* SMP start-up shared by the multiboot bench guests (ipi_pingpong_mb.S,
+ * ipi_storm_mb.S; pit_tick_mb.S uses only the BSP's part): pulled in with #include before a guest's own code, it
  * emits the multiboot v1 header, the real-mode AP trampoline (copied to
  * 0x8000, SIPI vector 8), the BSP's 32-bit _start, a 4 GiB identity map,
  * the switch to long mode, set_gate, the GDT and the IDT.
