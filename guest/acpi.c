@@ -18,6 +18,8 @@ struct rsdp {
 } __attribute__((packed));
 
 #define MADT_LAPIC	0	/* u8 uid, u8 APIC ID, u32 flags */
+#define MADT_IOAPIC	1	/* u8 id, u8 reserved, u32 address, u32 GSI base */
+#define MADT_OVERRIDE	2	/* u8 bus (0: ISA), u8 source IRQ, u32 GSI, u16 flags */
 #define MADT_X2APIC	9	/* u16 reserved, u32 x2APIC ID, u32 flags, u32 uid */
 #define MADT_ENABLED	1u
 
@@ -94,6 +96,26 @@ static const struct sdt_header *table_find(const struct sdt_header *sdt, bool x,
 	return 0;
 }
 
+/* I/O APIC and interrupt source override entries; false for others. */
+static bool madt_irq_entry(const uint8_t *p, struct madt_info *mi)
+{
+	if (p[0] == MADT_IOAPIC && p[1] >= 12) {
+		if (!mi->nioapics++) {
+			memcpy(&mi->ioapic_addr, p + 4, 4);
+			memcpy(&mi->ioapic_gsi_base, p + 8, 4);
+		}
+		return true;
+	}
+	if (p[0] == MADT_OVERRIDE && p[1] >= 10) {
+		if (p[2] == 0 && p[3] < ACPI_ISA_IRQS) {
+			memcpy(&mi->isa_gsi[p[3]], p + 4, 4);
+			memcpy(&mi->isa_flags[p[3]], p + 8, 2);
+		}
+		return true;
+	}
+	return false;
+}
+
 static int madt_parse(const struct sdt_header *madt, struct madt_info *mi,
 		      const char **why)
 {
@@ -101,8 +123,12 @@ static int madt_parse(const struct sdt_header *madt, struct madt_info *mi,
 	uint32_t id, flags;
 
 	memcpy(&mi->lapic_addr, madt + 1, 4);
+	for (unsigned i = 0; i < ACPI_ISA_IRQS; i++)
+		mi->isa_gsi[i] = i;
 	end = (const uint8_t *)madt + madt->length;
 	for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1]) {
+		if (madt_irq_entry(p, mi))
+			continue;
 		if (p[0] == MADT_LAPIC && p[1] >= 8) {
 			id = p[3];
 			memcpy(&flags, p + 4, 4);

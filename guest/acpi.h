@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define ACPI_MAX_CPUS	64
+#define ACPI_ISA_IRQS	16
 
 struct sdt_header {
 	char sig[4];
@@ -22,7 +23,21 @@ struct madt_info {
 	uint32_t lapic_addr;
 	unsigned ncpus;			/* enabled processor entries */
 	uint32_t apic_ids[ACPI_MAX_CPUS];
+	/* The first I/O APIC entry (0 if none) and how many there are. */
+	uint32_t ioapic_addr, ioapic_gsi_base;
+	unsigned nioapics;
+	/* ISA IRQ n -> its GSI and MPS INTI flags: n and 0 (conforming) unless
+	 * an interrupt source override says otherwise. */
+	uint32_t isa_gsi[ACPI_ISA_IRQS];
+	uint16_t isa_flags[ACPI_ISA_IRQS];
 };
+
+/* MPS INTI flags (ACPI 6.5, table 5.26): polarity bits 0-1, trigger mode
+ * bits 2-3; "conforms" means the bus's default, for ISA edge and high. */
+#define MPS_POLARITY_MASK	0x3
+#define MPS_POLARITY_LOW	0x3
+#define MPS_TRIGGER_MASK	0xc
+#define MPS_TRIGGER_LEVEL	0xc
 
 /* A Generic Address Structure (ACPI 6.5, 5.2.3.2). */
 struct acpi_gas {

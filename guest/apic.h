@@ -16,11 +16,13 @@
 #define APIC_EOI		0x0b0
 #define APIC_SVR		0x0f0
 #define APIC_ISR		0x100	/* 8 registers, 0x10 apart */
+#define APIC_TMR		0x180
 #define APIC_IRR		0x200
 #define APIC_ESR		0x280
 #define APIC_ICR		0x300
 #define APIC_ICR2		0x310
 #define APIC_LVT_TIMER		0x320
+#define APIC_LVT_LINT0		0x350
 #define APIC_TMICT		0x380
 #define APIC_TMCCT		0x390
 #define APIC_TDCR		0x3e0
@@ -37,6 +39,7 @@
 #define APIC_DM_FIXED		(0u << 8)
 #define APIC_DM_INIT		(5u << 8)
 #define APIC_DM_SIPI		(6u << 8)
+#define APIC_DM_EXTINT		(7u << 8)
 #define APIC_SH_SELF		(1u << 18)
 #define APIC_SH_OTHERS		(3u << 18)
 

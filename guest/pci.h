@@ -17,10 +17,13 @@
 #define PCI_HEADER_TYPE		0x0e
 #define PCI_BAR0		0x10
 #define PCI_CAP_PTR		0x34
+#define PCI_INTERRUPT_LINE	0x3c	/* the ISA IRQ firmware routed INTx to */
+#define PCI_INTERRUPT_PIN	0x3d	/* 1-4: INTA-INTD, 0: none */
 
 #define PCI_CMD_IO		(1u << 0)
 #define PCI_CMD_MEMORY		(1u << 1)
 #define PCI_CMD_MASTER		(1u << 2)
+#define PCI_CMD_INTX_DISABLE	(1u << 10)
 #define PCI_STATUS_CAP_LIST	(1u << 4)
 #define PCI_HEADER_MULTI_FN	0x80
 

@@ -27,6 +27,17 @@ int test_blk_get_id(void);
 int test_blk_out_of_range(void);
 int test_blk_reset_inflight(void);
 
+/* tests_irq.c: the interrupt controllers and legacy sources; before the
+ * pc group (acpi-s3 resets the machine's controllers). */
+int test_pic_pit_ticks(void);
+int test_pit_calibrate(void);
+int test_pic_spurious(void);
+int test_ioapic_pit(void);
+int test_ioapic_level(void);
+int test_rtc_irq(void);
+int test_uart_thre(void);
+int test_blk_intx(void);
+
 /* tests_pc.c: the PC's firmware interfaces. acpi-s3 resets every CPU:
  * it runs after all the tests that need the APs. */
 int test_fw_cfg(void);

@@ -65,13 +65,20 @@
 #define WAIT_TICK_MS		10
 #define SEG_DEFAULT		(4u << 20)	/* no SIZE_MAX: our own cap */
 
+#define ISR_QUEUE		1	/* ISR bit 0: a used buffer notification */
+
 volatile uint32_t vblk_irqs;
 static struct vblk_dma dma_mem;
+static uint64_t intx_isr;	/* INTx mode: the ISR to read, else 0 */
 
+/* With INTx the ISR read acknowledges (virtio 1.2, 4.1.4.5) and lowers a
+ * level line before the EOI; a line shared with another device may fire
+ * without our bit. */
 static void vblk_irq(unsigned vector)
 {
 	(void)vector;
-	vblk_irqs++;
+	if (!intx_isr || (mmio_read8(intx_isr) & ISR_QUEUE))
+		vblk_irqs++;
 	apic_eoi();
 }
 
@@ -331,6 +338,7 @@ static void msix_setup(const struct vblk *vb)
 	uint16_t ctrl = pci_read16(vb->pci, vb->msix_cap + MSIX_CTRL);
 	uint64_t t = vb->msix_table;
 
+	intx_isr = 0;
 	irq_set_handler(VEC_BLK, vblk_irq);
 	pci_write16(vb->pci, vb->msix_cap + MSIX_CTRL, ctrl | MSIX_CTRL_ENABLE | MSIX_CTRL_FMASK);
 	mmio_write32(t + 0, (uint32_t)APIC_BASE | apic_id() << 12);
@@ -339,6 +347,20 @@ static void msix_setup(const struct vblk *vb)
 	mmio_write32(t + 12, 0);	/* vector control: unmasked */
 	pci_write16(vb->pci, vb->msix_cap + MSIX_CTRL,
 		    (ctrl | MSIX_CTRL_ENABLE) & ~MSIX_CTRL_FMASK);
+}
+
+/* MSI-X off and INTx enabled in the command register: the device signals
+ * on its interrupt pin (virtio 1.2, 4.1.5.3). The vectors stay at the
+ * NO_VECTOR the reset left. */
+static void intx_setup(const struct vblk *vb)
+{
+	uint16_t ctrl = pci_read16(vb->pci, vb->msix_cap + MSIX_CTRL);
+
+	pci_write16(vb->pci, vb->msix_cap + MSIX_CTRL, ctrl & ~MSIX_CTRL_ENABLE);
+	pci_write16(vb->pci, PCI_COMMAND,
+		    pci_read16(vb->pci, PCI_COMMAND) & ~PCI_CMD_INTX_DISABLE);
+	intx_isr = vb->isr;
+	irq_set_handler(VEC_BLK, vblk_irq);
 }
 
 /* Config changes: no vector; queue 0: entry 0. Both must read back. */
@@ -407,8 +429,11 @@ static int setup_queue(struct vblk *vb)
 	common_write64(vb, COMMON_Q_DESC, (uintptr_t)vb->dma->desc);
 	common_write64(vb, COMMON_Q_DRIVER, (uintptr_t)&vb->dma->avail);
 	common_write64(vb, COMMON_Q_DEVICE, (uintptr_t)&vb->dma->used);
-	msix_setup(vb);
-	if (set_vectors(vb) || find_notify(vb))
+	if (vb->intx)
+		intx_setup(vb);
+	else
+		msix_setup(vb);
+	if ((!vb->intx && set_vectors(vb)) || find_notify(vb))
 		return -1;
 	common_write16(vb, COMMON_Q_ENABLE, 1);
 	return 0;
@@ -646,7 +671,8 @@ static bool all_done(const struct vblk *vb)
 static int wait_timeout(const struct vblk *vb)
 {
 	if (!vb->inflight)
-		tap_diag("timeout: every request completed, but no MSI-X interrupt came");
+		tap_diag("timeout: every request completed, but no %s interrupt came",
+			 vb->intx ? "INTx" : "MSI-X");
 	else
 		tap_diag("timeout: %u requests in flight, used idx %u, %u interrupts,"
 			 " device status %#x", vb->inflight, vb->dma->used.idx,

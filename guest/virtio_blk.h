@@ -117,6 +117,10 @@ struct vblk {
 	int first_bad;			/* first status other than OK since vblk_rw
 					 * or the caller last cleared it */
 	bool tick_held;			/* the caller keeps apic_tick running */
+	/* Completions on the PCI interrupt pin (MSI-X off) instead of MSI-X:
+	 * the caller routes the pin to VEC_BLK and EOIs at the LAPIC; the
+	 * handler reads the ISR, which deasserts the line. */
+	bool intx;
 	/* With EVENT_IDX, move used_event only right before sleeping, so the
 	 * device interrupts only when the driver waits for it. For
 	 * vblk_wait_any only: vblk_wait needs an interrupt per batch. */
@@ -128,7 +132,8 @@ struct vblk {
 	uint64_t idle_tsc;
 };
 
-/* MSI-X interrupts taken (vector VEC_BLK). */
+/* Interrupts taken on vector VEC_BLK (MSI-X, or INTx with the queue bit
+ * set in the ISR). */
 extern volatile uint32_t vblk_irqs;
 
 /* Finds the first virtio-blk function (1af4:1042 or 1af4:1001) on bus 0
