@@ -17,6 +17,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 .PHONY: all guest test check unit boot asan bench fuzz fuzz-build clean help
 all: $(VMM) guest
+	mkdir -p $(BUILD)/qemu && ln -sf ../../$(VMM) $(BUILD)/qemu/qemu-system-x86_64
 
 help:
 	@echo "make            build ./tinyvmm and the guests"

@@ -404,7 +404,12 @@ static void vcpu_handle_exit(struct vcpu *v)
 			fprintf(stderr, "vcpu%u %s\n", v->id, exit_name(run->exit_reason));
 		break;
 	case KVM_EXIT_SHUTDOWN:
-		vcpu_crash(v, "triple fault (KVM_EXIT_SHUTDOWN)", 0);
+		if (v->m->opts->triple_fault_resets) {
+			fprintf(stderr, "tinyvmm: vcpu%u: triple fault: the machine resets\n", v->id);
+			machine_system_event(v->m, SYSTEM_RESET);
+		} else {
+			vcpu_crash(v, "triple fault (KVM_EXIT_SHUTDOWN)", 0);
+		}
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		vcpu_crash(v, "VM entry failed, hardware reason",
