@@ -25,6 +25,7 @@
 #include "devices/timer/mc146818rtc.h"
 #include "devices/virtio/virtio_blk.h"
 #include "memory/address_space.h"
+#include "memory/region.h"
 #include "vmm/boot.h"
 #include "vmm/layout.h"
 #include "vmm/machine.h"
@@ -223,7 +224,7 @@ int pc_init_firmware(struct machine *m, struct error *err)
 	return 0;
 }
 
-int pc_init_devices(struct machine *m, struct error *err)
+static int pc_create_devices(struct machine *m, struct error *err)
 {
 	struct object *serial;
 
@@ -258,6 +259,18 @@ int pc_init_devices(struct machine *m, struct error *err)
 		if (!device_create(m->opts->devices[i], &m->env, m->devices, err))
 			return -1;
 	return 0;
+}
+
+/* One memory transaction for every device's regions: the views are
+ * rendered, and KVM's memslots updated, once rather than per device. */
+int pc_init_devices(struct machine *m, struct error *err)
+{
+	int r;
+
+	memory_transaction_begin();
+	r = pc_create_devices(m, err);
+	memory_transaction_commit();
+	return r;
 }
 
 /* As a PC's firmware learns from the CMOS shutdown status that this start
@@ -380,8 +393,10 @@ int pc_init_interrupts(struct machine *m, struct error *err)
 {
 	struct device *io;
 
+	memory_transaction_begin();
 	m->pic = pc_add(m, TYPE_I8259, err);
 	io = m->pic ? pc_add(m, TYPE_IOAPIC, err) : NULL;
+	memory_transaction_commit();
 	if (!io)
 		return -1;
 	m->ioapic = io;
