@@ -48,7 +48,7 @@ static void eoi_level(void *o, unsigned cpu, unsigned vector)
 static void trace(void *o, int src, unsigned dst, unsigned mode, unsigned vec)
 {
 	(void)o; (void)mode; (void)vec;
-	CHECK(src == -1 && dst < NCPUS);
+	CHECK(src == APIC_SRC_IOAPIC && dst < NCPUS);
 	msgs++;
 }
 
