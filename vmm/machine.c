@@ -42,10 +42,12 @@ void machine_stop(struct machine *m, int code)
  * the way out each resets as a PC's CPUs do on resume. */
 static void machine_suspend(struct machine *m)
 {
+	/* Before m->lock: the RTC calls machine_wakeup (m->lock) holding its
+	 * own lock, so the RTC's lock is never taken under m->lock. */
+	pc_suspend(m);
 	pthread_mutex_lock(&m->lock);
 	if (!machine_stopping(m) && !machine_suspended(m)) {
 		atomic_store_explicit(&m->suspended, true, memory_order_release);
-		pc_suspend(m);
 		for (unsigned i = 0; i < m->ncpus; i++)
 			vcpu_suspend(&m->vcpus[i]);
 	}
