@@ -176,30 +176,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	if [ "$have_qemu" = 1 ]; then run_qemu "$rep" no-event-idx; fi
 done
 
-# stats WHO FIGURE: "median min max" of the samples, or nothing.
-stats() {
-	awk -v who="$1" -v fig="$2" '$1 == who && $2 == fig { print $3 }' "$RES" |
-	sort -g | awk '{ v[NR] = $1 }
-	END {
-		if (!NR) exit
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		print m, v[1], v[NR]
-	}'
-}
-
-median() {
-	stats "$1" "$2" | awk '{ print $1 }'
-}
-
-# Numbers for the table: "-" for none.
-fmt() {
-	awk -v v="$1" -v d="$2" 'BEGIN { if (v == "") print "-"; else printf "%.*f\n", d, v }'
-}
-
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-";
-					 else printf "%.2f\n", a / b }'
-}
+. tests/bench/lib.sh	# stats, median, fmt, ratio (the cwd is the root)
 
 # row LABEL TV_WHO QEMU_WHO FIGURE DD_FIGURE DECIMALS
 row() {
