@@ -6,7 +6,7 @@ LDLIBS  := -lelf -lm -pthread
 
 BUILD   ?= build
 VMM     ?= tinyvmm
-LIB_SRC := $(wildcard memory/*.c devices/*.c devices/*/*.c) $(filter-out vmm/main.c,$(wildcard vmm/*.c))
+LIB_SRC := $(wildcard memory/*.c devices/*.c devices/*/*.c vmm/*/*.c) $(filter-out vmm/main.c,$(wildcard vmm/*.c))
 LIB     := $(BUILD)/libtinyvmm.a
 UNIT    := $(BUILD)/unit_tests
 BOOT    := $(BUILD)/boot_tests
@@ -15,7 +15,7 @@ SHELL := /bin/bash
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	      -fno-sanitize-recover=all
 
-.PHONY: all guest test check unit boot asan bench fuzz fuzz-build clean help
+.PHONY: all guest test check unit boot asan bench fuzz fuzz-build clean help gdb
 all: $(VMM) guest
 	mkdir -p $(BUILD)/qemu && ln -sf ../../$(VMM) $(BUILD)/qemu/qemu-system-x86_64
 
@@ -27,6 +27,7 @@ help:
 	@echo "make asan       unit + boot tests with ASan+UBSan builds"
 	@echo "make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make bench      benchmarks vs the raw-KVM floor and QEMU -> docs/BENCHMARKS.md"
+	@echo "make gdb        the bundled guest held at its first instruction, gdb attached"
 	@echo "make clean      remove build products"
 
 $(BUILD)/%.o: %.c
@@ -94,6 +95,17 @@ $(BENCH)/exit_mb.elf: tests/bench/exit_mb.S
 	ld -m elf_i386 -N -nostdlib -static --no-warn-rwx-segments -Ttext=0x100000 \
 		-e _start $(BENCH)/exit_mb.o -o $@
 
+# The guest's serial output goes to a file (gdb owns the terminal):
+# `tail -f build/gdb-serial.log` in another one. GDB_ARGS: more tinyvmm options.
+GDB_SOCK := $(BUILD)/gdb.sock
+gdb: $(VMM) guest
+	@rm -f $(GDB_SOCK)
+	./$(VMM) --gdb unix:$(GDB_SOCK) --gdb-wait --serial $(BUILD)/gdb-serial.log \
+		$(GDB_ARGS) guest/guest.elf & \
+	for i in $$(seq 100); do [ -S $(GDB_SOCK) ] && break; sleep 0.1; done; \
+	gdb -q -x scripts/tinyvmm.gdb -ex "target remote $(GDB_SOCK)" guest/guest.elf; \
+	kill %1 2>/dev/null; wait
+
 bench: $(VMM) guest $(BENCH_BIN)
 	tests/bench/run.sh
 
@@ -101,7 +113,8 @@ bench: $(VMM) guest $(BENCH_BIN)
 # seeds in tests/fuzz/corpus/ are only read. An input that runs 10 s is a
 # hang, reported as a failure.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := loader options dispatch lapic virtqueue pci fw_cfg acpi_pm rtc i8254 i8259 ioapic serial
+FUZZ_TARGETS := loader options dispatch lapic virtqueue pci fw_cfg acpi_pm rtc i8254 i8259 ioapic serial \
+		gdb_packet
 FUZZ_FLAGS   := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 

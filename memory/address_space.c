@@ -570,13 +570,14 @@ memtx_result address_space_write(struct address_space *as, uint64_t addr,
 
 /* ---- guest memory for the loader and devices ---- */
 
-/* The RAM range at @gpa, if the guest memory there may be used as asked. */
+/* The RAM range at @gpa, if the guest memory there may be used as asked:
+ * RAM, ROM to read, and an I/O region's DMA RAM. */
 static const struct flat_range *ram_at(struct view_cache *c, uint64_t gpa,
 				       bool is_write)
 {
 	const struct flat_range *r = lookup(c->fv, &c->mru, gpa);
 
-	if (!r || !is_ram(r) || (is_write && r->readonly))
+	if (!r || !r->host || (is_write && r->readonly))
 		return NULL;
 	return r;
 }

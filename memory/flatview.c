@@ -117,7 +117,7 @@ static unsigned add_piece(struct render *r, unsigned pos, struct memory_region *
 	fr->offset_in_region = (uint64_t)(start - base);
 	fr->readonly = mr->kind == MR_ROM;
 	fr->host = NULL;
-	if (mr->kind == MR_RAM || mr->kind == MR_ROM)
+	if (mr->ram)	/* RAM, ROM, or an I/O region's DMA RAM */
 		fr->host = mr->ram->host + mr->ram_offset + fr->offset_in_region;
 	return 1;
 }

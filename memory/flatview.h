@@ -14,7 +14,7 @@ struct flat_range {
 	uint64_t size;			/* never 0; 2^64 bytes take two ranges */
 	struct memory_region *mr;	/* terminal region: RAM, ROM or I/O */
 	uint64_t offset_in_region;	/* offset of @start inside @mr */
-	uint8_t *host;			/* RAM/ROM: host address of @start; else NULL */
+	uint8_t *host;			/* RAM/ROM, DMA RAM: host address of @start */
 	bool readonly;			/* ROM */
 };
 

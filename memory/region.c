@@ -1,11 +1,13 @@
 #include "memory/region.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "memory/internal.h"
+#include "memory/ramblock.h"
 
 /* Recursive: a device's callback may change the tree (a BAR write) while
  * the same thread already holds it. */
@@ -99,6 +101,14 @@ void memory_region_init_io(struct memory_region *mr, const char *name,
 	region_init(mr, name, MR_IO, size);
 	mr->ops = ops;
 	mr->opaque = opaque;
+}
+
+void memory_region_set_dma_ram(struct memory_region *mr, struct ram_block *rb,
+			       uint64_t offset)
+{
+	assert(mr->kind == MR_IO && offset <= rb->size && mr->size <= rb->size - offset);
+	mr->ram = rb;
+	mr->ram_offset = offset;
 }
 
 void memory_region_init_alias(struct memory_region *mr, const char *name,

@@ -62,7 +62,7 @@ struct memory_region {
 	struct memory_region *subregions;	/* highest priority first */
 	struct memory_region *next_sibling;
 
-	struct ram_block *ram;		/* MR_RAM / MR_ROM */
+	struct ram_block *ram;		/* MR_RAM / MR_ROM; an MR_IO's DMA RAM */
 	uint64_t ram_offset;
 	const struct memory_region_ops *ops;	/* MR_IO */
 	void *opaque;
@@ -85,6 +85,13 @@ void memory_region_init_io(struct memory_region *mr, const char *name,
 void memory_region_init_alias(struct memory_region *mr, const char *name,
 			      struct memory_region *target, uint64_t offset,
 			      uint64_t size);
+/* Puts RAM under I/O region @mr (before it is mapped): the CPU's accesses
+ * still go to its callbacks (no KVM memslot: they exit), while devices'
+ * DMA (address_space_map_ram) reaches the RAM directly, as it would with
+ * no region there. The debugger's watchpoints overlay guest RAM so. @rb
+ * must hold [offset, offset + size of @mr). */
+void memory_region_set_dma_ram(struct memory_region *mr, struct ram_block *rb,
+			       uint64_t offset);
 
 /* Tree changes. Each is its own transaction unless one is already open. */
 void memory_region_add_subregion(struct memory_region *parent, uint64_t addr,

@@ -17,6 +17,7 @@ enum vmm_exit_code {
 	 * 0x92, the ACPI reset register): not a crash, but not an end the
 	 * guest chose with a status either; QEMU -no-reboot exits 0 here. */
 	VMM_EXIT_RESET = 12,
+	VMM_EXIT_KILLED = 14,		/* the debugger's kill (gdb's `kill`) */
 };
 
 #endif

@@ -14,10 +14,12 @@
 #include "devices/timer/i8254.h"
 #include "devices/virtio/virtio_blk.h"
 #include "memory/address_space.h"
+#include "memory/mtree.h"
 #include "devices/intc/lapic.h"
 #include "vmm/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/exit_codes.h"
+#include "vmm/gdb/stub.h"
 #include "vmm/layout.h"
 #include "vmm/multiboot.h"
 #include "vmm/pc.h"
@@ -336,9 +338,28 @@ static void machine_print_stats(struct machine *m)
 		virtio_blk_print_stats(o, stderr);
 }
 
+void machine_print_mtree(struct machine *m, bool tree, FILE *out)
+{
+	const struct mtree_space spaces[] = {
+		{ "memory", &m->system_root }, { "I/O", &m->io_root },
+	};
+
+	if (tree) {
+		mtree_print_tree(spaces, 2, out);
+		fprintf(out, "\n");
+	}
+	mtree_print_flat(spaces, 2, out);
+}
+
 int machine_run(struct machine *m)
 {
+	struct error err = { "" };
+
 	vcpu_setup_kick_signal();
+	if (gdb_stub_start(m, &err)) {
+		fprintf(stderr, "tinyvmm: %s\n", err.msg);
+		return VMM_EXIT_ERROR;
+	}
 	for (unsigned i = 0; i < m->ncpus; i++) {
 		if (vcpu_start(&m->vcpus[i])) {
 			fprintf(stderr, "tinyvmm: cannot start vcpu%u thread\n", i);
@@ -347,6 +368,7 @@ int machine_run(struct machine *m)
 		}
 	}
 	machine_wait(m);
+	gdb_stub_finish(m);
 	for (unsigned i = 0; i < m->ncpus; i++)
 		vcpu_join(&m->vcpus[i]);
 	host_clock_stop(&m->clock);
@@ -358,6 +380,7 @@ int machine_run(struct machine *m)
 
 void machine_destroy(struct machine *m)
 {
+	gdb_stub_destroy(m);
 	object_free(m->devices);	/* unrealize: unmaps their regions */
 	if (m->system)
 		pci_bus_destroy(&m->pci);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "devices/device.h"
 #include "devices/irq.h"
@@ -21,6 +22,7 @@
 #include "vmm/options.h"
 
 struct address_space;
+struct gdb_stub;
 struct vcpu;
 
 struct machine {
@@ -58,6 +60,7 @@ struct machine {
 	unsigned ncpus;
 	struct vcpu *vcpus;
 	struct apic_host apic;
+	struct gdb_stub *gdb;		/* --gdb; NULL without */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* the VM stopped */
@@ -70,6 +73,10 @@ struct machine {
 /* Builds the whole VM; the guest is loaded, nothing runs yet. */
 int machine_init(struct machine *m, const struct vmm_options *opts,
 		 struct error *err);
+/* The flat view of both address spaces, after their region trees when
+ * @tree, as QEMU's `info mtree -f` and `info mtree`: --mtree and the
+ * debugger's monitor. */
+void machine_print_mtree(struct machine *m, bool tree, FILE *out);
 /* Runs the VM until it stops; returns the process exit code. */
 int machine_run(struct machine *m);
 void machine_destroy(struct machine *m);

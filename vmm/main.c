@@ -28,7 +28,12 @@ static int boot(const struct vmm_options *opts)
 		machine_destroy(&m);
 		return VMM_EXIT_ERROR;
 	}
-	code = machine_run(&m);
+	if (opts->mtree) {
+		machine_print_mtree(&m, true, stdout);
+		code = VMM_EXIT_INFO;
+	} else {
+		code = machine_run(&m);
+	}
 	machine_destroy(&m);
 	return code;
 }

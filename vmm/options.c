@@ -9,7 +9,8 @@
 
 enum opt_id {
 	OPT_MEM, OPT_CPUS, OPT_SERIAL, OPT_TRACE, OPT_STATS, OPT_TIMEOUT,
-	OPT_DEVICE, OPT_DISK, OPT_INITRD, OPT_FW_CFG, OPT_VERSION, OPT_HELP,
+	OPT_DEVICE, OPT_DISK, OPT_INITRD, OPT_FW_CFG, OPT_GDB, OPT_GDB_WAIT,
+	OPT_GDB_ARCH, OPT_MTREE, OPT_HALT_POLL_NS, OPT_VERSION, OPT_HELP,
 };
 
 struct opt_spec {
@@ -31,6 +32,11 @@ static const struct opt_spec opt_specs[] = {
 	{ NULL, "--disk", true, OPT_DISK },
 	{ NULL, "--initrd", true, OPT_INITRD },
 	{ NULL, "--fw-cfg", true, OPT_FW_CFG },
+	{ NULL, "--gdb", true, OPT_GDB },
+	{ NULL, "--gdb-wait", false, OPT_GDB_WAIT },
+	{ NULL, "--gdb-arch", true, OPT_GDB_ARCH },
+	{ NULL, "--mtree", false, OPT_MTREE },
+	{ NULL, "--halt-poll-ns", true, OPT_HALT_POLL_NS },
 	{ "-V", "--version", false, OPT_VERSION },
 	{ "-h", "--help", false, OPT_HELP },
 };
@@ -62,6 +68,20 @@ void options_print_help(const char *prog)
 	       "      --fw-cfg [name=]NAME,file=PATH | [name=]NAME,string=STR\n"
 	       "                        a named fw_cfg item (up to %d; NAME: at most %d\n"
 	       "                        bytes, by convention \"opt/...\"); ',,' is a comma\n"
+	       "      --gdb [HOST:]PORT | unix:PATH\n"
+	       "                        a GDB remote stub (TCP on 127.0.0.1 unless HOST\n"
+	       "                        says otherwise, or a unix socket): `target remote`\n"
+	       "      --gdb-wait        hold every vCPU before its first instruction until\n"
+	       "                        the debugger continues (QEMU's -S)\n"
+	       "      --gdb-arch i386|x86-64|dual\n"
+	       "                        the register layout gdb sees (default: x86-64 for\n"
+	       "                        an ELF64 guest; dual for multiboot, whose code\n"
+	       "                        switches modes: 32- and 64-bit names of the same\n"
+	       "                        registers, gdb's view follows `set architecture`)\n"
+	       "      --mtree           print the memory region tree and each address\n"
+	       "                        space's flat view, then exit\n"
+	       "      --halt-poll-ns N  poll up to N ns for an interrupt before a halted\n"
+	       "                        vCPU sleeps (0: never; default: adaptive, <= 200000)\n"
 	       "  -V, --version         print the version\n"
 	       "  -h, --help            print this help\n\n"
 	       "Exit codes:\n"
@@ -72,10 +92,12 @@ void options_print_help(const char *prog)
 	       "  %-5d guest crash (triple fault, KVM internal error; registers on stderr)\n"
 	       "  %-5d --timeout expired\n"
 	       "  %-5d deadlock: every vCPU halted with interrupts off\n"
-	       "  %-5d the guest reset the machine (0xcf9, 8042, port 0x92, ACPI)\n",
+	       "  %-5d the guest reset the machine (0xcf9, 8042, port 0x92, ACPI)\n"
+	       "  %-5d killed from the debugger (--gdb, gdb's kill)\n",
 	       prog, VMM_CPUS_MAX, VMM_MAX_MODULES, VMM_MAX_FW_CFG,
 	       VMM_FW_CFG_NAME_MAX - 1, VMM_EXIT_INFO, VMM_EXIT_USAGE, VMM_EXIT_ERROR,
-	       VMM_EXIT_GUEST_CRASH, VMM_EXIT_TIMEOUT, VMM_EXIT_DEADLOCK, VMM_EXIT_RESET);
+	       VMM_EXIT_GUEST_CRASH, VMM_EXIT_TIMEOUT, VMM_EXIT_DEADLOCK, VMM_EXIT_RESET,
+	       VMM_EXIT_KILLED);
 }
 
 static int parse_mem(const char *arg, struct vmm_options *o, struct error *err)
@@ -291,6 +313,64 @@ static int parse_fw_cfg(const char *arg, struct vmm_options *o, struct error *er
 	return 0;
 }
 
+/* [HOST:]PORT, or unix:PATH. HOST is numeric: no resolver in the VMM. */
+static int parse_gdb(const char *arg, struct vmm_options *o, struct error *err)
+{
+	struct vmm_gdb_addr *a = &o->gdb_addr;
+	const char *colon = strrchr(arg, ':');
+	const char *port = colon ? colon + 1 : arg;
+	uint64_t v;
+
+	memset(a, 0, sizeof(*a));
+	o->gdb = true;
+	if (!strncmp(arg, "unix:", 5)) {
+		a->is_unix = true;
+		if (!arg[5] || strlen(arg + 5) >= sizeof(a->path))
+			return error_setf(err, "--gdb: unix socket path empty or longer "
+					  "than %zu bytes", sizeof(a->path) - 1);
+		strcpy(a->path, arg + 5);
+		return 0;
+	}
+	if (parse_u64(port, &v) || v < 1 || v > 65535)
+		return error_setf(err, "--gdb: '%s' is not [HOST:]PORT (1..65535) "
+				  "or unix:PATH", arg);
+	a->port = (unsigned)v;
+	if (!colon || colon == arg) {
+		strcpy(a->host, "127.0.0.1");
+		return 0;
+	}
+	if ((size_t)(colon - arg) >= sizeof(a->host))
+		return error_setf(err, "--gdb: host too long in '%s'", arg);
+	memcpy(a->host, arg, (size_t)(colon - arg));
+	return 0;
+}
+
+static int parse_gdb_arch(const char *arg, struct vmm_options *o,
+			  struct error *err)
+{
+	if (!strcmp(arg, "i386"))
+		o->gdb_arch = VMM_GDB_ARCH_I386;
+	else if (!strcmp(arg, "x86-64") || !strcmp(arg, "i386:x86-64"))
+		o->gdb_arch = VMM_GDB_ARCH_X86_64;
+	else if (!strcmp(arg, "dual"))
+		o->gdb_arch = VMM_GDB_ARCH_DUAL;
+	else
+		return error_setf(err, "--gdb-arch: '%s' is not i386, x86-64 or dual", arg);
+	return 0;
+}
+
+static int parse_halt_poll(const char *arg, struct vmm_options *o,
+			   struct error *err)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, &v) || v > VMM_HALT_POLL_NS_MAX)
+		return error_setf(err, "--halt-poll-ns: '%s' is not a number of "
+				  "nanoseconds from 0 to %d", arg, VMM_HALT_POLL_NS_MAX);
+	o->halt_poll_ns = (long)v;
+	return 0;
+}
+
 static int apply_option(enum opt_id id, const char *arg, struct vmm_options *o,
 			struct error *err)
 {
@@ -318,6 +398,18 @@ static int apply_option(enum opt_id id, const char *arg, struct vmm_options *o,
 		return parse_initrd(arg, o, err);
 	case OPT_FW_CFG:
 		return parse_fw_cfg(arg, o, err);
+	case OPT_GDB:
+		return parse_gdb(arg, o, err);
+	case OPT_GDB_WAIT:
+		o->gdb_wait = true;
+		return 0;
+	case OPT_GDB_ARCH:
+		return parse_gdb_arch(arg, o, err);
+	case OPT_MTREE:
+		o->mtree = true;
+		return 0;
+	case OPT_HALT_POLL_NS:
+		return parse_halt_poll(arg, o, err);
 	case OPT_VERSION:
 		o->version = true;
 		return 0;
@@ -374,6 +466,7 @@ static void options_defaults(struct vmm_options *o)
 	o->mem_size = VMM_MEM_DEFAULT;
 	o->ncpus = 1;
 	o->serial = "stdio";
+	o->halt_poll_ns = -1;
 }
 
 /* The words after the guest: nothing, or "--" and the guest command line. */

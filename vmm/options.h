@@ -22,6 +22,8 @@
 #define VMM_MAX_FW_CFG		16
 #define VMM_FW_CFG_NAME_MAX	56	/* with its NUL, as fw_cfg's file directory */
 #define VMM_FW_CFG_ARG_MAX	4096
+#define VMM_GDB_ADDR_MAX	108	/* sun_path's size */
+#define VMM_HALT_POLL_NS_MAX	10000000	/* 10 ms */
 
 /* --disk FILE[,ro][,serial=ID] */
 struct vmm_disk {
@@ -43,6 +45,21 @@ struct vmm_fw_cfg {
 	bool is_file;
 };
 
+/* --gdb [HOST:]PORT | unix:PATH: where the GDB stub listens. */
+struct vmm_gdb_addr {
+	bool is_unix;
+	char host[VMM_GDB_ADDR_MAX];	/* TCP: a numeric address, default 127.0.0.1 */
+	unsigned port;
+	char path[VMM_GDB_ADDR_MAX];	/* unix: the socket's path */
+};
+
+enum vmm_gdb_arch {
+	VMM_GDB_ARCH_AUTO,		/* x86-64 for ELF64, dual for multiboot */
+	VMM_GDB_ARCH_I386,
+	VMM_GDB_ARCH_X86_64,
+	VMM_GDB_ARCH_DUAL,		/* both views: gdb follows the ELF file */
+};
+
 struct vmm_options {
 	const char *guest_path;
 	uint64_t mem_size;
@@ -60,6 +77,12 @@ struct vmm_options {
 	unsigned nmodules;
 	struct vmm_fw_cfg fw_cfg[VMM_MAX_FW_CFG];
 	unsigned nfw_cfg;
+	bool gdb;			/* --gdb given: run the stub at gdb_addr */
+	struct vmm_gdb_addr gdb_addr;
+	bool gdb_wait;			/* hold the vCPUs until the debugger continues */
+	enum vmm_gdb_arch gdb_arch;
+	bool mtree;			/* print the memory regions and exit */
+	long halt_poll_ns;		/* -1: adaptive default; 0: never poll */
 	char cmdline[VMM_CMDLINE_MAX];	/* the words after "--", space separated */
 	bool help, version, device_help;	/* print and exit */
 };

@@ -49,6 +49,8 @@ struct qemu_parse {
 	unsigned ndevices;
 	const char *fw_cfg[VMM_MAX_FW_CFG];
 	unsigned nfw_cfg;
+	const char *gdb;		/* --gdb's value, from -gdb or -s */
+	bool freeze;			/* -S */
 };
 
 /* ---- Words, warnings ---- */
@@ -571,6 +573,42 @@ static int opt_pidfile(struct qemu_parse *p, const char *arg, struct error *err)
 	return 0;
 }
 
+/* -gdb tcp::PORT | tcp:HOST:PORT | unix:PATH[,server=on,wait=off] | none:
+ * tinyvmm's stub always listens (as a server) and never waits for the
+ * connection itself (-S does). */
+static int opt_gdb(struct qemu_parse *p, const char *arg, struct error *err)
+{
+	size_t n = strcspn(arg, ",");
+
+	if (!strcmp(arg, "none")) {
+		p->gdb = NULL;
+		return 0;
+	}
+	if (!strncmp(arg, "tcp:", 4) && n > 4)
+		p->gdb = save(p, err, "%.*s", (int)(n - 4 - (arg[4] == ':')),
+			      arg + 4 + (arg[4] == ':'));
+	else if (!strncmp(arg, "unix:", 5) && n > 5)
+		p->gdb = save(p, err, "%.*s", (int)n, arg);
+	else
+		return error_setf(err, "-gdb %s: not supported (tcp::PORT, tcp:HOST:PORT, "
+				  "unix:PATH, none)", arg);
+	return p->gdb ? 0 : -1;
+}
+
+/* -s: -gdb tcp::1234, QEMU's shorthand. */
+static int opt_gdb_default(struct qemu_parse *p, const char *arg, struct error *err)
+{
+	(void)arg;
+	return opt_gdb(p, "tcp::1234", err);
+}
+
+static int opt_freeze(struct qemu_parse *p, const char *arg, struct error *err)
+{
+	(void)arg, (void)err;
+	p->freeze = true;
+	return 0;
+}
+
 /* -name, -k, -enable-kvm, -no-user-config: nothing to do headless. */
 static int opt_accepted(struct qemu_parse *p, const char *arg, struct error *err)
 {
@@ -744,8 +782,6 @@ struct qemu_option {
 	const char *help;
 };
 
-#define GDB_STUB "not supported yet (tinyvmm has no GDB stub yet)"
-
 static const struct qemu_option qemu_options[] = {
 	{ "kernel", "FILE", opt_kernel, "the guest: ELF64, or multiboot (ELF32, a.out kludge)" },
 	{ "append", "CMDLINE", opt_append, "the guest's command line (it sees \"FILE CMDLINE\")" },
@@ -782,9 +818,9 @@ static const struct qemu_option qemu_options[] = {
 	{ "name", "NAME", opt_accepted, "accepted (no window to title)" },
 	{ "k", "LANG", opt_accepted, "accepted (no display, no keymap)" },
 	{ "no-user-config", NULL, opt_accepted, "accepted (no config files)" },
-	{ "s", NULL, NULL, GDB_STUB },
-	{ "S", NULL, NULL, GDB_STUB },
-	{ "gdb", "DEV", NULL, GDB_STUB },
+	{ "s", NULL, opt_gdb_default, "the GDB stub on TCP port 1234 (-gdb tcp::1234)" },
+	{ "S", NULL, opt_freeze, "vCPUs wait for the debugger's continue (needs -s or -gdb)" },
+	{ "gdb", "tcp::PORT|tcp:HOST:PORT|unix:PATH|none", opt_gdb, "the GDB stub" },
 	{ "h", NULL, opt_help, NULL },
 	{ "help", NULL, opt_help, "print this help" },
 	{ "version", NULL, opt_version, "print the version" },
@@ -909,6 +945,18 @@ static int add_option_word(struct qemu_parse *p, const char *opt, const char *va
 	return add_word(p->q, save(p, err, "%s=%s", opt, val), err);
 }
 
+/* QEMU's -S without a debugger waits for the monitor's "cont", which
+ * tinyvmm does not have: refused, rather than a VM that never starts. */
+static int resolve_gdb(struct qemu_parse *p, struct error *err)
+{
+	if (p->freeze && !p->gdb)
+		return error_setf(err, "-S: tinyvmm has no monitor to continue from; "
+				  "use it with -s or -gdb");
+	if (p->gdb && add_option_word(p, "--gdb", p->gdb, err))
+		return -1;
+	return p->freeze ? add_word(p->q, "--gdb-wait", err) : 0;
+}
+
 static int resolve_words(struct qemu_parse *p, struct error *err)
 {
 	struct qemu_cli *q = p->q;
@@ -925,7 +973,7 @@ static int resolve_words(struct qemu_parse *p, struct error *err)
 	for (unsigned i = 0; i < p->nfw_cfg; i++)
 		if (add_option_word(p, "--fw-cfg", p->fw_cfg[i], err))
 			return -1;
-	if (add_word(q, p->kernel, err))
+	if (resolve_gdb(p, err) || add_word(q, p->kernel, err))
 		return -1;
 	/* One word after "--": the guest gets -append as it was written. */
 	if (p->append && (add_word(q, "--", err) || add_word(q, p->append, err)))
@@ -1026,6 +1074,7 @@ int qemu_cli_exit_status(const struct qemu_cli *q, int vmm_code)
 		return vmm_code;	/* isa-debug-exit: (v << 1) | 1 */
 	switch (vmm_code) {
 	case VMM_EXIT_POWEROFF:
+	case VMM_EXIT_KILLED:	/* QEMU: "Terminated via GDBstub", status 0 */
 		return 0;
 	case VMM_EXIT_RESET:
 		return q->no_reboot ? 0 : QEMU_CLI_REBOOT;
@@ -1057,7 +1106,6 @@ void qemu_cli_print_help(FILE *out, const char *version)
 			fprintf(out, "-%s%s%s\n                %s\n", o->name, o->arg ? " " : "",
 				o->arg ? o->arg : "", o->help);
 	}
-	fprintf(out, "\nNot supported yet: -s, -S, -gdb (the GDB stub).\n");
 }
 
 void qemu_cli_print_devices(FILE *out)

@@ -10,6 +10,7 @@
 #include "devices/intc/lapic.h"
 #include "memory/address_space.h"
 #include "vmm/exit_codes.h"
+#include "vmm/gdb/stub.h"
 #include "vmm/machine.h"
 #include "vmm/pc.h"
 
@@ -192,6 +193,13 @@ static bool vcpu_sleep_until(struct vcpu *v, bool stuck,
 		machine_vcpu_stuck(v->m, 1);
 	pthread_mutex_lock(&v->wake_lock);
 	while (!machine_stopping(v->m) && !(done = ready(v, arg))) {
+		bool parked;
+
+		pthread_mutex_unlock(&v->wake_lock);
+		parked = gdb_vcpu_park_if_held(v);	/* for the debugger */
+		pthread_mutex_lock(&v->wake_lock);
+		if (parked)
+			continue;
 		while (!v->woken)
 			pthread_cond_wait(&v->wake_cond, &v->wake_lock);
 		v->woken = false;
@@ -398,6 +406,9 @@ static void vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_X86_WRMSR:
 		vcpu_handle_msr(v, run->exit_reason == KVM_EXIT_X86_WRMSR);
 		break;
+	case KVM_EXIT_DEBUG:
+		gdb_vcpu_debug_exit(v);
+		break;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		if (v->m->opts->trace)
@@ -429,10 +440,17 @@ static void vcpu_handle_exit(struct vcpu *v)
  * kicks, or this thread sees the notifier's posted interrupt. */
 static bool vcpu_prepare_entry(struct vcpu *v)
 {
+	/* Parked while a debugger holds the VM; a single step takes no
+	 * interrupt, or every step would land in a handler. */
+	bool stepping = gdb_vcpu_checkpoint(v);
+
 	atomic_store(&v->in_guest, true);
 	if (!vcpu_handle_suspend(v) || !vcpu_handle_start_events(v))
 		return false;
-	vcpu_inject(v);
+	if (stepping)
+		v->kvm.run->request_interrupt_window = 0;
+	else
+		vcpu_inject(v);
 	return true;
 }
 

@@ -178,3 +178,21 @@ Test(pc_boot, missing_module_is_a_startup_error)
 	expect_code(4);
 	cr_assert(strstr(res.err, "not a multiboot image"), "%s", res.err);
 }
+
+/* --mtree: the region tree and both flat views, as QEMU's info mtree, then
+ * exit 0 without running the guest. */
+Test(pc_boot, mtree_prints_the_regions_and_flat_views)
+{
+	vmm_run((const char *const[]){ "--mtree", "-m", "256M", BUNDLED_GUEST, NULL }, 30, &res);
+	expect_code(0);
+	cr_assert(strstr(res.out, "address-space: memory\n"), "%s", res.out);
+	cr_assert(strstr(res.out, "address-space: I/O\n"), "%s", res.out);
+	cr_assert(strstr(res.out, "(prio 0, ram): alias ram-below-4g @pc.ram "
+			 "00000000000c0000-000000000fffffff"), "%s", res.out);
+	cr_assert(strstr(res.out, "FlatView #0\n AS \"memory\", root: system"), "%s", res.out);
+	cr_assert(strstr(res.out, "00000000fee00000-00000000fee00fff (prio 1, i/o): lapic"),
+		  "%s", res.out);
+	cr_assert(strstr(res.out, "00000000000003f8-00000000000003ff (prio 0, i/o): serial"),
+		  "%s", res.out);
+	cr_assert_not(strstr(res.out, "TAP version"), "the guest ran:\n%s", res.out);
+}

@@ -174,7 +174,8 @@ Test(qemu_cli, errors_are_status_1)
 	cr_assert(strstr(res.err, "nonexistent"), "%s", res.err);
 	run_qemu_cli((const char *const[]){ "-kernel", BUNDLED_GUEST, "-S", NULL });
 	cr_assert_eq(res.code, 1);
-	cr_assert_str_eq(res.err, "tinyvmm: -S: not supported yet (tinyvmm has no GDB stub yet)\n");
+	cr_assert_str_eq(res.err, "tinyvmm: -S: tinyvmm has no monitor to continue from; "
+			 "use it with -s or -gdb\n");
 }
 
 Test(qemu_cli, pidfile_is_written_and_removed)

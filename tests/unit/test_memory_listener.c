@@ -357,3 +357,22 @@ Test(listener, a_listener_may_change_the_tree)
 	cr_assert_eq(address_space_map_ram(as, 0x10000, 1, false), rb.host);
 	cr_assert_eq(address_space_map_ram(as, 0x80000, 1, false), rb.host + 0x1000);
 }
+
+/* An I/O region with DMA RAM (a watched page) is no RAM for the listener:
+ * KVM's memslots leave a hole there, so the CPU's accesses exit. */
+Test(listener, io_with_dma_ram_is_a_hole)
+{
+	struct fake f = FAKE("");
+	struct memory_region ram, watch;
+
+	memory_region_init_ram(&ram, "ram", &rb, 0, 0x100000);
+	memory_region_add_subregion(&root, 0, &ram, 0);
+	address_space_add_listener(as, &f.l);
+	assert_calls("begin;add 0+0x100000;commit;");
+	memory_region_init_io(&watch, "watch", &nop_ops, NULL, 0x1000);
+	memory_region_set_dma_ram(&watch, &rb, 0x5000);
+	memory_region_add_subregion(&root, 0x5000, &watch, 1);
+	assert_calls("begin;del 0+0x100000;add 0+0x5000;add 0x6000+0xfa000;commit;");
+	memory_region_del_subregion(&root, &watch);
+	assert_calls("begin;del 0+0x5000;del 0x6000+0xfa000;add 0+0x100000;commit;");
+}

@@ -211,3 +211,39 @@ Test(map, iov_count_limit)
 	cr_assert_eq(address_space_map_ram_iov(as, 0x11000, 0x3000, true, iov, 3), -1,
 		     "the ROM in the middle");
 }
+
+static unsigned dma_io_reads;
+
+static uint64_t count_read(void *o, uint64_t off, unsigned size)
+{
+	(void)o; (void)off; (void)size;
+	dma_io_reads++;
+	return 0x77;
+}
+
+static const struct memory_region_ops count_ops = { .read = count_read };
+
+/* An I/O region with DMA RAM over RAM (a debugger's watched page): the
+ * CPU's accesses reach the callbacks, DMA the RAM below, and the listener
+ * (KVM's memslots) sees a hole there. */
+Test(map, io_region_with_dma_ram)
+{
+	struct memory_region watch;
+	uint8_t byte = 0;
+
+	memory_region_init_io(&watch, "watch", &count_ops, NULL, 0x1000);
+	memory_region_set_dma_ram(&watch, &rb, 0x1000);
+	memory_region_add_subregion(&root, 0x11000, &watch, 10);
+	cr_assert_eq(address_space_map_ram(as, 0x11000, 0x1000, true), rb.host + 0x1000);
+	cr_assert_eq(address_space_map_ram(as, 0x10000, 0x1000, true), rb.host);
+	cr_assert_null(address_space_map_ram(as, 0x10fff, 2, true), "two ranges now");
+	dma_io_reads = 0;
+	rb.host[0x1000] = 0x11;
+	cr_assert_eq(address_space_read(as, 0x11000, &byte, 1), MEMTX_OK);
+	cr_assert_eq(byte, 0x77, "the CPU's read went to the callback");
+	cr_assert_eq(dma_io_reads, 1);
+	memory_region_del_subregion(&root, &watch);
+	cr_assert_eq(address_space_read(as, 0x11000, &byte, 1), MEMTX_OK);
+	cr_assert_eq(byte, 0x11, "RAM again");
+	cr_assert_eq(dma_io_reads, 1);
+}

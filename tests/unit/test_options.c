@@ -81,6 +81,13 @@ static const struct bad_case bad_cases[] = {
 	{ { "g", "extra" }, "after the guest file" },
 	{ { "--trace=yes", "g" }, "unknown option" },
 	{ { "--serial", "", "g" }, "empty" },
+	{ { "--gdb", "0", "g" }, "[HOST:]PORT" },
+	{ { "--gdb", "65536", "g" }, "[HOST:]PORT" },
+	{ { "--gdb", "host:x", "g" }, "[HOST:]PORT" },
+	{ { "--gdb", "unix:", "g" }, "unix socket path" },
+	{ { "--gdb-arch", "arm", "g" }, "i386, x86-64 or dual" },
+	{ { "--halt-poll-ns", "-1", "g" }, "nanoseconds" },
+	{ { "--halt-poll-ns", "20000000", "g" }, "nanoseconds" },
 };
 
 Test(options, bad_command_lines)
@@ -264,4 +271,29 @@ Test(options, too_many_modules)
 	memset(longone, 'm', sizeof(longone) - 1);
 	cr_assert_eq(PARSE(&o, &e, "--initrd", longone, "g"), -1);
 	cr_assert(strstr(e.msg, "longer than"), "%s", e.msg);
+}
+
+Test(options, gdb_stub)
+{
+	struct vmm_options o;
+	struct error e;
+
+	cr_assert_eq(PARSE(&o, &e, "g"), 0);
+	cr_assert(!o.gdb && !o.gdb_wait && o.gdb_arch == VMM_GDB_ARCH_AUTO);
+	cr_assert_eq(o.halt_poll_ns, -1);
+	cr_assert_eq(PARSE(&o, &e, "--gdb", "1234", "--gdb-wait", "--gdb-arch", "i386", "g"), 0);
+	cr_assert(o.gdb && o.gdb_wait && !o.gdb_addr.is_unix);
+	cr_assert_str_eq(o.gdb_addr.host, "127.0.0.1");
+	cr_assert_eq(o.gdb_addr.port, 1234);
+	cr_assert_eq(o.gdb_arch, VMM_GDB_ARCH_I386);
+	cr_assert_eq(PARSE(&o, &e, "--gdb=0.0.0.0:99", "--gdb-arch=dual", "g"), 0);
+	cr_assert_str_eq(o.gdb_addr.host, "0.0.0.0");
+	cr_assert_eq(o.gdb_addr.port, 99);
+	cr_assert_eq(o.gdb_arch, VMM_GDB_ARCH_DUAL);
+	cr_assert_eq(PARSE(&o, &e, "--gdb", "unix:/tmp/s", "--halt-poll-ns", "0", "g"), 0);
+	cr_assert(o.gdb_addr.is_unix);
+	cr_assert_str_eq(o.gdb_addr.path, "/tmp/s");
+	cr_assert_eq(o.halt_poll_ns, 0);
+	cr_assert_eq(PARSE(&o, &e, "--mtree", "g"), 0);
+	cr_assert(o.mtree);
 }

@@ -308,6 +308,25 @@ Test(qemu_cli, initrd_and_fw_cfg_go_to_tinyvmms_parser)
 	assert_refused(PARSE(q, &e, "-initrd", " x"), "-initrd: module 1");
 }
 
+/* -s, -S and -gdb become tinyvmm's --gdb and --gdb-wait. */
+Test(qemu_cli, gdb_stub_options)
+{
+	assert_ok(PARSE(q, &e, "-s", "-S"));
+	cr_assert(q->opts.gdb && q->opts.gdb_wait);
+	cr_assert_not(q->opts.gdb_addr.is_unix);
+	cr_assert_str_eq(q->opts.gdb_addr.host, "127.0.0.1");
+	cr_assert_eq(q->opts.gdb_addr.port, 1234);
+	assert_ok(PARSE(q, &e, "-gdb", "tcp:0.0.0.0:4321"));
+	cr_assert(q->opts.gdb && !q->opts.gdb_wait);
+	cr_assert_str_eq(q->opts.gdb_addr.host, "0.0.0.0");
+	cr_assert_eq(q->opts.gdb_addr.port, 4321);
+	assert_ok(PARSE(q, &e, "-gdb", "unix:/tmp/g.sock,server=on,wait=off", "-S"));
+	cr_assert(q->opts.gdb_addr.is_unix && q->opts.gdb_wait);
+	cr_assert_str_eq(q->opts.gdb_addr.path, "/tmp/g.sock");
+	assert_ok(PARSE(q, &e, "-s", "-gdb", "none"));
+	cr_assert_not(q->opts.gdb);
+}
+
 Test(qemu_cli, machine_accel_cpu)
 {
 	static char *const ok[][2] = {
@@ -355,8 +374,9 @@ Test(qemu_cli, a_warning_is_given_once)
 Test(qemu_cli, refusals_name_the_option)
 {
 	static char *const cases[][3] = {
-		{ "-s", NULL, "-s: not supported yet" }, { "-S", NULL, "-S: not supported yet" },
-		{ "-gdb", "tcp::1234", "-gdb: not supported yet" },
+		{ "-S", NULL, "-S: tinyvmm has no monitor" },
+		{ "-gdb", "udp::1234", "-gdb udp::1234: not supported" },
+		{ "-gdb", "tcp:", "-gdb tcp:: not supported" },
 		{ "-snapshot", NULL, "-snapshot: not supported by tinyvmm" },
 		{ "-bios", "x.bin", "-bios: not supported" },
 		{ "disk.img", NULL, "'disk.img': a disk image" },
@@ -424,7 +444,7 @@ Test(qemu_cli, exit_status_mapping)
 		{ VMM_EXIT_RESET, true, 0 }, { VMM_EXIT_RESET, false, QEMU_CLI_REBOOT },
 		{ VMM_EXIT_USAGE, true, 1 }, { VMM_EXIT_ERROR, true, 1 },
 		{ VMM_EXIT_GUEST_CRASH, true, 1 }, { VMM_EXIT_TIMEOUT, true, 1 },
-		{ VMM_EXIT_DEADLOCK, false, 1 },
+		{ VMM_EXIT_DEADLOCK, false, 1 }, { VMM_EXIT_KILLED, false, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
