@@ -42,10 +42,12 @@ $(LIB): $(LIB_SRC:%.c=$(BUILD)/%.o)
 $(VMM): $(BUILD)/vmm/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $< -Wl,--whole-archive $(LIB) -Wl,--no-whole-archive $(LDLIBS)
 
-# --wrap=fdatasync: the durability test watches when virtio-blk syncs.
+# --wrap: the durability test watches when virtio-blk syncs, and the fault
+# tests (test_blk_faults.c) make its host I/O calls fail.
 $(UNIT): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/*.c)) $(LIB)
 	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) -Wl,--whole-archive $(LIB) \
-		-Wl,--no-whole-archive -Wl,--wrap=fdatasync -lcriterion $(LDLIBS)
+		-Wl,--no-whole-archive -Wl,--wrap=fdatasync -Wl,--wrap=preadv \
+		-Wl,--wrap=pwritev -Wl,--wrap=fallocate -lcriterion $(LDLIBS)
 
 $(BOOT): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/boot/*.c))
 	$(CC) $(CFLAGS) -o $@ $^ -lcriterion

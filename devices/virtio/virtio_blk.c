@@ -7,7 +7,12 @@
  * unknown type) and the file is not touched; a chain too broken to hold a
  * status byte is returned with 0 bytes written. FLUSH completes only after
  * fdatasync() returned, so a completed FLUSH means the data is on stable
- * storage. */
+ * storage.
+ *
+ * Host I/O errors: an interrupted call (EINTR) or a short transfer is
+ * retried until the whole request is done; any other error fails the
+ * request with IOERR, logs one line per kind of failure (operation and
+ * errno class) for the device's lifetime, and the device serves on. */
 #define _GNU_SOURCE	/* fallocate */
 #include "devices/virtio/virtio_blk.h"
 
@@ -80,6 +85,10 @@ struct virtio_blk {
 
 	int fd;
 	bool can_punch;			/* the file takes FALLOC_FL_PUNCH_HOLE */
+	/* The I/O thread's own: errno of the first failed fdatasync, and
+	 * the kinds of failure logged (a bit per blk_op x errno class). */
+	int flush_error;
+	unsigned io_logged;
 	uint64_t sectors;
 	struct virtio_pci vp;
 	pthread_t thread;
@@ -113,6 +122,52 @@ static uint64_t blk_config_read(void *opaque, unsigned off, unsigned size)
 	return v;
 }
 
+/* ---- host I/O ---- */
+
+enum blk_op { BLK_OP_READ, BLK_OP_WRITE, BLK_OP_FLUSH, BLK_OP_ZERO };
+enum { ERR_IO, ERR_NOSPC, ERR_OTHER, ERR_CLASSES };
+
+static const char *const blk_op_names[] = {
+	[BLK_OP_READ] = "read", [BLK_OP_WRITE] = "write",
+	[BLK_OP_FLUSH] = "flush (fdatasync)",
+	[BLK_OP_ZERO] = "discard/write-zeroes",
+};
+
+/* A request failed on host error @err: IOERR for the guest, and the first
+ * failure of each kind in the log (a guest retrying on a full disk must not
+ * flood it). */
+static uint8_t blk_failed(struct virtio_blk *b, enum blk_op op, int err)
+{
+	unsigned class = err == EIO ? ERR_IO :
+			 err == ENOSPC || err == EDQUOT ? ERR_NOSPC : ERR_OTHER;
+	unsigned bit = 1u << (op * ERR_CLASSES + class);
+
+	if (!(b->io_logged & bit)) {
+		b->io_logged |= bit;
+		fprintf(stderr, "tinyvmm: disk %s: %s failed: %s; the guest gets "
+			"IOERR (logged once)\n", b->path, blk_op_names[op],
+			strerror(err));
+	}
+	return VIRTIO_BLK_S_IOERR;
+}
+
+/* fallocate() and fdatasync() retried on EINTR: 0 or the errno. */
+static int file_fallocate(int fd, int mode, uint64_t off, uint64_t len)
+{
+	while (fallocate(fd, mode, (off_t)off, (off_t)len))
+		if (errno != EINTR)
+			return errno;
+	return 0;
+}
+
+static int file_datasync(int fd)
+{
+	while (fdatasync(fd))
+		if (errno != EINTR)
+			return errno;
+	return 0;
+}
+
 /* ---- one request ---- */
 
 /* @len bytes of @src starting @skip bytes in, as iovecs in @dst. */
@@ -137,7 +192,7 @@ static unsigned iov_slice(const struct iovec *src, unsigned n, uint64_t skip,
 	return out;
 }
 
-/* All of @iov at @off, retrying short transfers and EINTR. */
+/* All of @iov at @off, retrying short transfers and EINTR: 0 or the errno. */
 static int file_rw(int fd, struct iovec *iov, unsigned n, uint64_t off,
 		   bool write)
 {
@@ -147,8 +202,10 @@ static int file_rw(int fd, struct iovec *iov, unsigned n, uint64_t off,
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			return -1;	/* an error, or the file shrank under us */
+		if (r < 0)
+			return errno;
+		if (r == 0)
+			return EIO;	/* the file shrank under us */
 		off += (uint64_t)r;
 		while (n && (size_t)r >= iov->iov_len) {
 			r -= (ssize_t)iov->iov_len;
@@ -168,7 +225,8 @@ static bool in_range(const struct virtio_blk *b, uint64_t sector, uint64_t n)
 	return sector <= b->sectors && n <= b->sectors - sector;
 }
 
-/* Zeros written the slow way, when the file system cannot allocate them. */
+/* Zeros written the slow way, when the file system cannot allocate them:
+ * 0 or the errno. */
 static int write_zeros(int fd, uint64_t off, uint64_t len)
 {
 	static const uint8_t zero[64 * 1024];
@@ -176,9 +234,10 @@ static int write_zeros(int fd, uint64_t off, uint64_t len)
 	while (len) {
 		size_t n = len < sizeof(zero) ? (size_t)len : sizeof(zero);
 		struct iovec iov = { (void *)zero, n };
+		int err = file_rw(fd, &iov, 1, off, true);
 
-		if (file_rw(fd, &iov, 1, off, true))
-			return -1;
+		if (err)
+			return err;
 		off += n;
 		len -= n;
 	}
@@ -193,7 +252,7 @@ static uint8_t blk_zero(struct virtio_blk *b, struct vq_request *req,
 {
 	struct blk_zero_seg seg;
 	uint64_t off, len;
-	int keep = FALLOC_FL_KEEP_SIZE;
+	int keep = FALLOC_FL_KEEP_SIZE, err;
 
 	if (req->out_len != BLK_HDR_SIZE + sizeof(seg) || req->in_len != 1)
 		return VIRTIO_BLK_S_IOERR;	/* exactly ZERO_MAX_SEG segment */
@@ -208,14 +267,15 @@ static uint8_t blk_zero(struct virtio_blk *b, struct vq_request *req,
 	if (!len)
 		return VIRTIO_BLK_S_OK;
 	if (discard)
-		return !b->can_punch || !fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | keep,
-						   (off_t)off, (off_t)len)
-		       ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
-	if (!fallocate(b->fd, FALLOC_FL_ZERO_RANGE | keep, (off_t)off, (off_t)len) ||
-	    (b->can_punch && !fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | keep,
-					(off_t)off, (off_t)len)))
-		return VIRTIO_BLK_S_OK;
-	return write_zeros(b->fd, off, len) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		err = b->can_punch ? file_fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | keep,
+						    off, len) : 0;
+	else if (!file_fallocate(b->fd, FALLOC_FL_ZERO_RANGE | keep, off, len) ||
+		 (b->can_punch && !file_fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | keep,
+						  off, len)))
+		err = 0;
+	else	/* e.g. ZERO_RANGE unsupported, or no space to allocate */
+		err = write_zeros(b->fd, off, len);
+	return err ? blk_failed(b, BLK_OP_ZERO, err) : VIRTIO_BLK_S_OK;
 }
 
 /* A data transfer of the request's middle part. */
@@ -226,6 +286,7 @@ static uint8_t blk_rw(struct virtio_blk *b, struct vq_request *req,
 	 * but the status is writable; reads: the reverse. */
 	uint64_t len = write ? req->out_len - BLK_HDR_SIZE : req->in_len - 1;
 	unsigned n;
+	int err;
 
 	if ((write ? req->in_len != 1 : req->out_len != BLK_HDR_SIZE) ||
 	    len % SECTOR_SIZE || !in_range(b, sector, len / SECTOR_SIZE))
@@ -236,8 +297,9 @@ static uint8_t blk_rw(struct virtio_blk *b, struct vq_request *req,
 		n = iov_slice(req->iov, req->out_num, BLK_HDR_SIZE, len, b->data);
 	else
 		n = iov_slice(req->iov + req->out_num, req->in_num, 0, len, b->data);
-	if (file_rw(b->fd, b->data, n, sector * SECTOR_SIZE, write))
-		return VIRTIO_BLK_S_IOERR;
+	err = file_rw(b->fd, b->data, n, sector * SECTOR_SIZE, write);
+	if (err)
+		return blk_failed(b, write ? BLK_OP_WRITE : BLK_OP_READ, err);
 	if (write) {
 		b->writes++;
 		b->bytes_written += len;
@@ -247,6 +309,21 @@ static uint8_t blk_rw(struct virtio_blk *b, struct vq_request *req,
 		*written = (uint32_t)len;
 	}
 	return VIRTIO_BLK_S_OK;
+}
+
+/* After a failed fdatasync the kernel may have dropped the dirty pages it
+ * could not write (Linux marks them clean), and the next fdatasync succeeds
+ * with the data lost: PostgreSQL's "fsyncgate" (2018). What reached the disk
+ * is then unknown, so once a flush failed every later FLUSH fails too,
+ * without asking the kernel again, for as long as the image is open. A
+ * device reset does not clear this: it brings no lost page back. */
+static uint8_t blk_flush(struct virtio_blk *b)
+{
+	b->flushes++;
+	if (!b->flush_error)
+		b->flush_error = file_datasync(b->fd);
+	return b->flush_error ? blk_failed(b, BLK_OP_FLUSH, b->flush_error)
+			      : VIRTIO_BLK_S_OK;
 }
 
 static uint8_t blk_get_id(struct virtio_blk *b, struct vq_request *req,
@@ -275,8 +352,7 @@ static uint8_t blk_do(struct virtio_blk *b, struct vq_request *req,
 		return blk_rw(b, req, hdr.sector, hdr.type == VIRTIO_BLK_T_OUT,
 			      written);
 	case VIRTIO_BLK_T_FLUSH:
-		b->flushes++;
-		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		return blk_flush(b);
 	case VIRTIO_BLK_T_GET_ID:
 		return blk_get_id(b, req, written);
 	case VIRTIO_BLK_T_DISCARD:
@@ -363,8 +439,9 @@ static int blk_open(struct virtio_blk *b, struct error *err)
 			b->path, (long long)(size % SECTOR_SIZE));
 	b->sectors = (uint64_t)size / SECTOR_SIZE;
 	/* Probe holes past the end: KEEP_SIZE leaves the file as it is. */
-	b->can_punch = !b->ro && !fallocate(b->fd, FALLOC_FL_PUNCH_HOLE |
-					    FALLOC_FL_KEEP_SIZE, size, SECTOR_SIZE);
+	b->can_punch = !b->ro && !file_fallocate(b->fd, FALLOC_FL_PUNCH_HOLE |
+						 FALLOC_FL_KEEP_SIZE, (uint64_t)size,
+						 SECTOR_SIZE);
 	return 0;
 }
 

@@ -873,11 +873,28 @@ Test(lapic, timer_divide_change_keeps_count)
 	cr_assert_eq(rd(0, LAPIC_TMCCT), 300);
 }
 
+/* Software disable (SVR bit 8 clear, SDM 11.4.7.2) masks the timer's LVT
+ * entry, which cannot be unmasked until the APIC is enabled again, so the
+ * count runs out without an interrupt; INIT stops the timer itself. */
 Test(lapic, timer_disabled_by_software_disable_and_init)
 {
 	uint8_t vec;
 
 	mkbus(2, 0);
+	enable(0);
+	wr(0, LAPIC_TDCR, 0xb);
+	wr(0, LAPIC_LVT_TIMER, 0x30);
+	wr(0, LAPIC_TMICT, 100);
+	wr(0, LAPIC_SVR, 0xff);
+	cr_assert_eq(rd(0, LAPIC_LVT_TIMER), 0x10030, "masked by the software disable");
+	wr(0, LAPIC_LVT_TIMER, 0x30);
+	cr_assert_eq(rd(0, LAPIC_LVT_TIMER), 0x10030, "unmasked while software-disabled");
+	F.now = 1100;
+	cr_assert_eq(lapic_pending_vector(L(0)), -1, "a timer interrupt while disabled");
+	enable(0);
+	cr_assert_eq(rd(0, LAPIC_LVT_TIMER), 0x10030, "enabling unmasks nothing");
+	cr_assert_eq(lapic_pending_vector(L(0)), -1);
+
 	enable(1);
 	wr(1, LAPIC_LVT_TIMER, 0x30);
 	wr(1, LAPIC_TMICT, 100);

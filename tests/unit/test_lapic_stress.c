@@ -1,12 +1,16 @@
 /* Posted interrupts under concurrent senders: no interrupt and no
  * notification is lost, none is duplicated. Run it under -fsanitize=thread.
  *
- * CPU 0 is the target. Its thread sleeps until ops->notify wakes it, with
- * no polling, so a lost notification shows up as a target asleep while
- * vectors sit in its PIR: the senders (CPUs 1..N, each on its own thread,
- * writing ICR on its own LAPIC) then wait for an acknowledgement that never
- * comes, and the test fails on a timeout instead of passing by luck. */
+ * CPU 0 is the target. Its thread sleeps until ops->notify wakes it, so a
+ * lost notification shows up as a target asleep while vectors sit in its
+ * PIR. The target looks for exactly that whenever it has slept a while
+ * without a kick: a vector pending while no sender (CPUs 1..N, each on its
+ * own thread, writing ICR on its own LAPIC) is inside a send, and so none
+ * can still be on its way to notify, is a lost notification. It records it
+ * and the test fails on it; a slow host only makes the test slower. Only
+ * the test's own thread asserts: the others record what they saw. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -19,7 +23,7 @@
 #define ROUNDS		300
 #define FLOOD_ROUNDS	3000
 #define LOCKSTEP_ROUNDS	(PER_SENDER * 100)
-#define TIMEOUT_S	20
+#define LOOK_MS		100	/* a sleep without a kick this long: look */
 
 static struct apic_bus *B;
 
@@ -29,9 +33,11 @@ static struct {
 	bool kicked;
 	atomic_bool done;
 	atomic_uint notifies;
+	atomic_uint wrong_target;	/* notifications for another CPU */
+	atomic_uint sending;		/* senders inside send() */
 	_Atomic uint64_t accepted[256];
 	_Atomic uint64_t sent[256];
-	atomic_bool stuck;	/* a sender gave up waiting for an ack */
+	atomic_bool lost;	/* a vector posted, no notification coming */
 } T = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
@@ -40,7 +46,8 @@ static struct {
 static void s_notify(void *o, unsigned cpu)
 {
 	(void)o;
-	cr_assert_eq(cpu, 0, "only CPU 0 receives");
+	if (cpu != 0)
+		atomic_fetch_add(&T.wrong_target, 1);
 	atomic_fetch_add(&T.notifies, 1);
 	pthread_mutex_lock(&T.lock);
 	T.kicked = true;
@@ -70,17 +77,46 @@ static unsigned vec_of(unsigned sender, unsigned i)
 	return FIRST_VEC + sender * PER_SENDER + i;
 }
 
+/* Under T.lock, asleep without a kick: is a vector pending that no
+ * notification will announce? A sender notifies inside send(), and its
+ * notify needs T.lock, which we hold: with no sender inside send(), every
+ * notification for what is pending has been consumed already. The look
+ * moves PIR to IRR, as the owner does before it halts, and takes nothing:
+ * only a kick makes the target drain, so a lost notification is never
+ * rescued by a look. */
+static void look_for_a_lost_notification(struct lapic *l)
+{
+	if (lapic_pending_vector(l) >= 0 && atomic_load(&T.sending) == 0)
+		atomic_store(&T.lost, true);
+}
+
+static struct timespec look_deadline(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_nsec += LOOK_MS * 1000000l;
+	t.tv_sec += t.tv_nsec / 1000000000l;
+	t.tv_nsec %= 1000000000l;
+	return t;
+}
+
 /* The target vCPU: drain, then sleep until notified, as a halted vCPU. */
 static void *target(void *arg)
 {
 	struct lapic *l = apic_bus_cpu(B, 0);
+	struct timespec dl;
 	int v;
 
 	(void)arg;
 	while (!atomic_load(&T.done)) {
 		pthread_mutex_lock(&T.lock);
+		dl = look_deadline();
 		while (!T.kicked && !atomic_load(&T.done))
-			pthread_cond_wait(&T.cond, &T.lock);
+			if (pthread_cond_timedwait(&T.cond, &T.lock, &dl) == ETIMEDOUT) {
+				look_for_a_lost_notification(l);
+				dl = look_deadline();
+			}
 		T.kicked = false;
 		pthread_mutex_unlock(&T.lock);
 		while ((v = lapic_pending_vector(l)) >= 0) {
@@ -96,15 +132,20 @@ static void send(unsigned cpu, unsigned vector)
 {
 	struct lapic *l = apic_bus_cpu(B, cpu);
 
+	atomic_fetch_add(&T.sending, 1);
 	atomic_fetch_add(&T.sent[vector], 1);
 	lapic_mmio_write(l, LAPIC_ICR2, 0, 4);		/* APIC ID 0 */
 	lapic_mmio_write(l, LAPIC_ICR, 0x4000 | vector, 4);
+	atomic_fetch_sub(&T.sending, 1);
 }
 
-static bool wait_accepted(unsigned v, uint64_t want, time_t deadline)
+/* Until vector @v was accepted @want times: false if a loss was found
+ * instead. No deadline: slowness is not loss (the suite's timeout is the
+ * bound of last resort). */
+static bool wait_accepted(unsigned v, uint64_t want)
 {
 	while (atomic_load(&T.accepted[v]) < want) {
-		if (time(NULL) > deadline)
+		if (atomic_load(&T.lost))
 			return false;
 		sched_yield();
 	}
@@ -116,16 +157,13 @@ static bool wait_accepted(unsigned v, uint64_t want, time_t deadline)
 static void *sender_acked(void *arg)
 {
 	unsigned s = (unsigned)(uintptr_t)arg, cpu = s + 1;
-	time_t deadline = time(NULL) + TIMEOUT_S;
 
 	for (unsigned r = 0; r < ROUNDS; r++) {
 		for (unsigned i = 0; i < PER_SENDER; i++) {
 			unsigned v = vec_of(s, i);
 
-			if (!wait_accepted(v, r, deadline)) {
-				atomic_store(&T.stuck, true);
+			if (!wait_accepted(v, r))
 				return NULL;
-			}
 			send(cpu, v);
 		}
 	}
@@ -156,15 +194,13 @@ static pthread_barrier_t round_barrier;
 static void *sender_lockstep(void *arg)
 {
 	unsigned s = (unsigned)(uintptr_t)arg, cpu = s + 1;
-	time_t deadline = time(NULL) + TIMEOUT_S;
 
 	for (unsigned r = 0; r < LOCKSTEP_ROUNDS; r++) {
 		unsigned v = vec_of(s, r % PER_SENDER);
 
 		pthread_barrier_wait(&round_barrier);
 		send(cpu, v);
-		if (!wait_accepted(v, r / PER_SENDER + 1, deadline)) {
-			atomic_store(&T.stuck, true);
+		if (!wait_accepted(v, r / PER_SENDER + 1)) {
 			/* Let the others through their barriers. */
 			for (; r < LOCKSTEP_ROUNDS; r++)
 				pthread_barrier_wait(&round_barrier);
@@ -237,22 +273,25 @@ static void stop_and_check_quiescent(pthread_t tgt)
 		cr_assert_eq(st.delivered[i], atomic_load(&T.accepted[i]));
 }
 
+/* What the other threads recorded. */
+static void assert_no_loss(void)
+{
+	cr_assert_not(atomic_load(&T.lost),
+		      "a vector sat in PIR with no notification on its way");
+	cr_assert_eq(atomic_load(&T.wrong_target), 0, "a notification for a sender");
+}
+
 Test(lapic_stress, posted_acked_exact_counts, .timeout = 120)
 {
 	pthread_t tgt;
-	time_t deadline;
 
 	setup();
 	run(sender_acked, &tgt);
-	cr_assert_not(atomic_load(&T.stuck),
-		      "a sender waited %ds for an ack: notification lost",
-		      TIMEOUT_S);
 	/* The last round's acks: still only notify wakes the target. */
-	deadline = time(NULL) + TIMEOUT_S;
 	for (unsigned s = 0; s < SENDERS; s++)
 		for (unsigned i = 0; i < PER_SENDER; i++)
-			cr_assert(wait_accepted(vec_of(s, i), ROUNDS, deadline),
-				  "vector %#x never accepted", vec_of(s, i));
+			wait_accepted(vec_of(s, i), ROUNDS);
+	assert_no_loss();
 	stop_and_check_quiescent(tgt);
 	for (unsigned v = 0; v < 256; v++) {
 		uint64_t want = v >= FIRST_VEC &&
@@ -271,21 +310,20 @@ Test(lapic_stress, posted_acked_exact_counts, .timeout = 120)
 	cr_assert_gt(atomic_load(&T.notifies), 0);
 }
 
+/* How far the target kept up with the flood is the scheduler's business:
+ * only loss and duplication are asserted. */
 Test(lapic_stress, posted_flood_no_loss, .timeout = 120)
 {
 	pthread_t tgt;
-	time_t deadline;
-	uint64_t total = 0;
 
 	setup();
 	run(sender_flood, &tgt);
-	/* Every vector sent is accepted by a target that only wakes on
+	/* Every vector sent is accepted by a target that only drains on
 	 * notify: no notification was lost. */
-	deadline = time(NULL) + TIMEOUT_S;
 	for (unsigned v = 0; v < 256; v++)
 		if (atomic_load(&T.sent[v]))
-			cr_assert(wait_accepted(v, 1, deadline),
-				  "vector %#x sent but never accepted", v);
+			wait_accepted(v, 1);
+	assert_no_loss();
 	stop_and_check_quiescent(tgt);
 	for (unsigned v = 0; v < 256; v++) {
 		uint64_t sent = atomic_load(&T.sent[v]);
@@ -293,12 +331,7 @@ Test(lapic_stress, posted_flood_no_loss, .timeout = 120)
 
 		cr_assert_leq(acc, sent, "vector %#x duplicated", v);
 		cr_assert_eq(!!acc, !!sent, "vector %#x", v);
-		total += acc;
 	}
-	/* The target kept up with the flood at least sometimes: more than
-	 * one drain, so the race was exercised. */
-	cr_assert_gt(total, SENDERS * PER_SENDER);
-	cr_assert_gt(atomic_load(&T.notifies), 1);
 }
 
 Test(lapic_stress, posted_lockstep_no_stranded_post, .timeout = 120)
@@ -309,8 +342,7 @@ Test(lapic_stress, posted_lockstep_no_stranded_post, .timeout = 120)
 	cr_assert_eq(pthread_barrier_init(&round_barrier, NULL, SENDERS), 0);
 	run(sender_lockstep, &tgt);
 	pthread_barrier_destroy(&round_barrier);
-	cr_assert_not(atomic_load(&T.stuck),
-		      "an IPI sat in PIR for %ds: notification lost", TIMEOUT_S);
+	assert_no_loss();
 	stop_and_check_quiescent(tgt);
 	for (unsigned s = 0; s < SENDERS; s++)
 		for (unsigned i = 0; i < PER_SENDER; i++)

@@ -7,6 +7,7 @@
  *
  * virtio 1.2: 2.1 (status), 2.7 (split virtqueues), 4.1 (virtio over PCI),
  * 5.2 (block device). */
+#define _GNU_SOURCE	/* gettid */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -184,19 +185,26 @@ static uint8_t pattern(uint64_t off)
 	return (uint8_t)(off * 7 + off / 512 * 13 + 1);
 }
 
-static void make_disk(void)
+/* The pattern over disk bytes [@off, @off + @len), @len a multiple of 512. */
+static void write_pattern(uint64_t off, uint64_t len)
 {
 	static uint8_t buf[64 * 1024];
 
+	for (uint64_t done = 0; done < len; done += sizeof(buf)) {
+		size_t n = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = pattern(off + done + i);
+		cr_assert_eq(pwrite(disk_fd, buf, n, (off_t)(off + done)), (ssize_t)n);
+	}
+}
+
+static void make_disk(void)
+{
 	strcpy(disk_path, "/tmp/tinyvmm-blk-XXXXXX");
 	disk_fd = mkstemp(disk_path);
 	cr_assert_geq(disk_fd, 0);
-	for (uint64_t off = 0; off < DISK_SIZE; off += sizeof(buf)) {
-		for (size_t i = 0; i < sizeof(buf); i++)
-			buf[i] = pattern(off + i);
-		cr_assert_eq(pwrite(disk_fd, buf, sizeof(buf), (off_t)off),
-			     (ssize_t)sizeof(buf));
-	}
+	write_pattern(0, DISK_SIZE);
 }
 
 /* The file still holds the pattern everywhere but [@skip_off, +@skip_len),
@@ -300,6 +308,8 @@ static void cfg_write(unsigned off, uint32_t v, unsigned size)
 
 /* ---- machine set-up and teardown ---- */
 
+static void sync_spy_reset(void);
+
 static void machine_init(void)
 {
 	cr_assert_eq(ram_block_init(&ram, "ram", RAM_SIZE), 0);
@@ -320,11 +330,13 @@ static void machine_init(void)
 	};
 	msi.n = 0;
 	blk = NULL;
+	sync_spy_reset();
 	make_disk();
 }
 
 static void machine_fini(void)
 {
+	sync_spy_reset();	/* a failed test may have left the I/O thread held */
 	object_free(blk);	/* unrealizes: the I/O thread is joined */
 	blk = NULL;
 	pci_bus_destroy(&bus);
@@ -661,6 +673,129 @@ static unsigned open_fds(void)
 		n++;
 	closedir(d);
 	return n;
+}
+
+/* ---- the backend's fdatasync, and ordering points ---- */
+
+/* The unit tests link with -Wl,--wrap=fdatasync: every fdatasync of the
+ * device comes here first, on its I/O thread, so a test sees when it is
+ * called and what the file, the used ring and the MSI log held then; it
+ * can also hold the I/O thread there, inside a request, until released. */
+int __real_fdatasync(int fd);
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned calls;
+	int fail_errno;			/* != 0: fail with it */
+	bool linger;			/* stay 20 ms before returning */
+	bool hold;			/* wait until the test clears it */
+	bool entered;			/* a call has started */
+	unsigned msis_at_entry;		/* MSIs sent when the device called */
+	uint16_t used_at_entry;		/* used.idx then */
+	uint8_t file_at_entry[512];	/* the written sector, as the file had it */
+	bool used_moved_during;		/* a completion while we were inside */
+} sync_spy = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void sync_spy_reset(void)
+{
+	pthread_mutex_lock(&sync_spy.lock);
+	sync_spy.calls = 0;
+	sync_spy.fail_errno = 0;
+	sync_spy.linger = sync_spy.hold = sync_spy.entered = false;
+	pthread_cond_broadcast(&sync_spy.cond);
+	pthread_mutex_unlock(&sync_spy.lock);
+}
+
+int __wrap_fdatasync(int fd);
+int __wrap_fdatasync(int fd)
+{
+	int fail;
+
+	if (!ram.host)		/* another suite's device: not ours to watch */
+		return __real_fdatasync(fd);
+	pthread_mutex_lock(&sync_spy.lock);
+	sync_spy.calls++;
+	sync_spy.msis_at_entry = msi_count();
+	sync_spy.used_at_entry = used_idx();
+	if (pread(fd, sync_spy.file_at_entry, 512, 8 * 512) != 512)
+		memset(sync_spy.file_at_entry, 0, 512);
+	sync_spy.entered = true;
+	pthread_cond_broadcast(&sync_spy.cond);
+	while (sync_spy.hold)
+		pthread_cond_wait(&sync_spy.cond, &sync_spy.lock);
+	fail = sync_spy.fail_errno;
+	pthread_mutex_unlock(&sync_spy.lock);
+	if (sync_spy.linger) {
+		/* A FLUSH completed before we return would show now. */
+		usleep(20 * 1000);
+		sync_spy.used_moved_during = used_idx() != sync_spy.used_at_entry;
+	}
+	if (fail) {
+		errno = fail;
+		return -1;
+	}
+	return __real_fdatasync(fd);
+}
+
+/* Waits until the device has called fdatasync; fails the test after 5 s. */
+static void sync_spy_wait_entered(void)
+{
+	struct timespec dl;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += TIMEOUT_NS / 1000000000;
+	pthread_mutex_lock(&sync_spy.lock);
+	while (!sync_spy.entered && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&sync_spy.cond, &sync_spy.lock, &dl);
+	pthread_mutex_unlock(&sync_spy.lock);
+	cr_assert(sync_spy.entered, "timed out waiting for fdatasync");
+}
+
+static void sync_spy_hold(bool hold)
+{
+	pthread_mutex_lock(&sync_spy.lock);
+	sync_spy.hold = hold;
+	pthread_cond_broadcast(&sync_spy.cond);
+	pthread_mutex_unlock(&sync_spy.lock);
+}
+
+/* An ordering point for "nothing happened": a FLUSH after everything
+ * posted so far. The I/O thread serves requests in order and sends its
+ * MSIs itself, so the MSIs logged when it calls fdatasync for this FLUSH
+ * are exactly those of the earlier work. Returns their number. */
+static unsigned msis_before_a_flush(void)
+{
+	cr_assert_eq(blk_do(T_FLUSH, 0, 0, 0, NULL), S_OK);
+	return sync_spy.msis_at_entry;
+}
+
+/* The queue's kick count, as --stats prints it. The I/O thread counts a
+ * kick when it takes it, in the step that also decides what to do about
+ * it: once counted, a kick on a queue the device must ignore is over. */
+static unsigned long long queue_kicks(void)
+{
+	unsigned long long requests, kicks = 0;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	const char *q;
+
+	cr_assert_not_null(out);
+	virtio_blk_print_stats(blk, out);
+	fclose(out);
+	q = strstr(text, "queue 0: ");
+	cr_assert(q && sscanf(q, "queue 0: %llu requests, %llu kicks", &requests,
+			      &kicks) == 2, "%s", text);
+	free(text);
+	return kicks;
+}
+
+/* Waits until the I/O thread has taken kick number @n. */
+static void wait_kicks_taken(unsigned long long n)
+{
+	WAIT_FOR(queue_kicks() >= n, "kick %llu not taken", n);
 }
 
 /* ======================================================================
@@ -1375,9 +1510,11 @@ Test(virtio_blk, descriptor_outside_ram)
 
 /* avail.idx more than a ring ahead of used: the ring is corrupt, the
  * device says DEVICE_NEEDS_RESET (with a config interrupt, as DRIVER_OK
- * was set) and does nothing more until a reset; then it works again. */
+ * was set) and does nothing more until a reset, not even a request made
+ * valid again; then it works again. */
 Test(virtio_blk, corrupt_avail_idx_needs_reset)
 {
+	unsigned long long kicks;
 	unsigned n0;
 
 	start(NULL);
@@ -1389,11 +1526,15 @@ Test(virtio_blk, corrupt_avail_idx_needs_reset)
 	wait_msi_data(n0, MSI_DATA_CFG);	/* a config change interrupt */
 	cr_assert_eq(used_idx(), 0, "nothing consumed");
 	assert_disk_pristine();
-	/* Kicking again changes nothing. */
+	/* The write made valid and kicked: once the kick is taken, nothing. */
+	kicks = queue_kicks();
+	__atomic_store_n((uint16_t *)ram_ptr(AVAIL + 2), 1, __ATOMIC_RELEASE);
 	kick();
-	usleep(20000);
-	cr_assert_eq(used_idx(), 0);
+	wait_kicks_taken(kicks + 1);
+	cr_assert_eq(used_idx(), 0, "a request served while DEVICE_NEEDS_RESET");
 	cr_assert(status() & ST_NEEDS_RESET);
+	cr_assert_eq(msi_count(), n0 + 1, "only the config interrupt");
+	assert_disk_pristine();
 
 	set_status(0);
 	cr_assert_eq(status(), 0);
@@ -1405,45 +1546,187 @@ Test(virtio_blk, corrupt_avail_idx_needs_reset)
  * Reset with requests in flight
  * ====================================================================== */
 
-Test(virtio_blk, reset_with_requests_in_flight)
+/* Requests whose data would show in guest RAM and on the disk: reads
+ * into buffers filled with 0xcc, writes of 0xab; a request's status byte
+ * stays 0xee until the device completes it. Slot 0 is blk_do's. */
+#define POISON		0xcc
+#define WRITTEN		0xab
+
+struct probe_req {
+	uint32_t type;
+	uint64_t sector, gpa;
+	uint32_t len;
+	unsigned slot;
+	uint16_t head;
+	bool done;		/* in the used ring when the reset was over */
+};
+
+static void probe_post(struct probe_req *r)
 {
-	enum { N = 80 };	/* 3 descriptors each: 240 of 256 */
-	uint16_t snap;
-
-	start(NULL);
-	for (unsigned i = 0; i < N; i++)
-		blk_post(i, T_IN, (i * 64) % SECTORS, DATA + i * 0x8000ull, 0x8000);
-	kick();
-	set_status(0);
-	cr_assert_eq(status(), 0);
-	cr_assert_eq(common_read(Q_ENABLE, 2), 0);
-	/* Whatever was in progress finished before the reset returned; nothing
-	 * is completed after it. */
-	snap = used_idx();
-	usleep(50000);
-	cr_assert_eq(used_idx(), snap, "a request completed after the reset");
-	cr_assert_leq(snap, N);
-
-	drv_init();
-	expect_still_works();
+	fill(r->gpa, r->type == T_IN ? POISON : WRITTEN, r->len);
+	r->head = blk_post(r->slot, r->type, r->sector, r->gpa, r->len);
 }
 
-/* The same, many times, racing the I/O thread at different points. */
+/* Which of @n requests the used ring returned: after a reset, before the
+ * driver reuses the ring. */
+static void probe_mark_done(struct probe_req *r, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		r[i].done = false;
+	for (uint16_t u = 0; u != used_idx(); u++)
+		for (unsigned i = 0; i < n; i++)
+			r[i].done |= get32(USED + 4 + 8ull * (u % QSIZE)) == r[i].head;
+}
+
+/* A request returned before the reset did all of its work; any other did
+ * nothing at all: no byte of guest RAM, no status, no disk byte. */
+static void probe_check(const struct probe_req *r, unsigned n)
+{
+	uint8_t disk[0x2000];
+
+	for (unsigned i = 0; i < n; i++, r++) {
+		const uint8_t *ram_buf = ram_ptr(r->gpa);
+
+		cr_assert_leq(r->len, sizeof(disk));
+		cr_assert_eq(pread(disk_fd, disk, r->len, (off_t)(r->sector * 512)),
+			     (ssize_t)r->len);
+		cr_assert_eq(blk_status(r->slot), r->done ? S_OK : 0xee,
+			     "request %u (slot %u): status %#x", i, r->slot, blk_status(r->slot));
+		for (uint32_t b = 0; b < r->len; b++) {
+			uint8_t want_disk = r->type == T_OUT && r->done ? WRITTEN
+					    : pattern(r->sector * 512 + b);
+
+			cr_assert_eq(disk[b], want_disk, "request %u: disk byte %#llx", i,
+				     (unsigned long long)(r->sector * 512 + b));
+			if (r->type == T_IN)
+				cr_assert_eq(ram_buf[b], r->done ? want_disk : POISON,
+					     "request %u: RAM byte %u of %u", i, b, r->len);
+		}
+	}
+}
+
+/* The driver's reset from another thread: with a request held inside the
+ * device, the write may wait for it. No assertions here: the test thread
+ * checks what it stored. */
+static struct {
+	pthread_t thread;
+	_Atomic pid_t tid;
+	_Atomic bool returned;
+	int result;
+} resetter;
+
+static void *reset_from_another_thread(void *arg)
+{
+	uint8_t zero = 0;
+
+	(void)arg;
+	resetter.tid = gettid();
+	resetter.result = address_space_write(sys_as, BAR4_ADDR + VIRTIO_PCI_COMMON_OFF +
+					      STATUS_REG, &zero, 1);
+	resetter.returned = true;
+	return NULL;
+}
+
+/* Whether thread @tid is asleep in the kernel: the resetter's only sleep
+ * is waiting for the device's lock. */
+static bool thread_sleeping(pid_t tid)
+{
+	char path[64], buf[256] = "";
+	const char *state;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	state = strrchr(buf, ')');
+	return state && state[1] == ' ' && state[2] == 'S';
+}
+
+/* The reset is written while the I/O thread is inside a request (a FLUSH
+ * held in fdatasync) with reads and writes queued behind it. The reset
+ * completes (device_status reads 0, 4.1.4.3.2), and from then on none of
+ * those requests touches guest RAM, the used ring or the disk: the ones
+ * returned by then did all their work, the others none. Which ones the
+ * device finished first is its choice. */
+Test(virtio_blk, reset_with_requests_in_flight)
+{
+	enum { N = 33, BYTES = 0x2000 };	/* 3 descriptors each: 99 of 256 */
+	struct probe_req r[N];
+	bool reset_over;
+
+	start(NULL);
+	r[0] = (struct probe_req){ .type = T_FLUSH, .slot = 1 };
+	for (unsigned i = 1; i < N; i++)
+		r[i] = (struct probe_req){
+			.type = i % 2 ? T_IN : T_OUT, .sector = 4096 + i * BYTES / 512,
+			.gpa = DATA + i * BYTES, .len = BYTES, .slot = i + 1,
+		};
+	sync_spy_hold(true);
+	for (unsigned i = 0; i < N; i++)
+		probe_post(&r[i]);
+	kick();
+	sync_spy_wait_entered();
+	cr_assert_eq(used_idx(), 0, "nothing completed while the FLUSH is held");
+
+	cr_assert_eq(pthread_create(&resetter.thread, NULL, reset_from_another_thread, NULL), 0);
+	WAIT_FOR(resetter.returned || (resetter.tid && thread_sleeping(resetter.tid)),
+		 "the reset neither returned nor waits");
+	/* A device whose register writes do not wait for host I/O may be
+	 * reset already, the FLUSH still held: then look at the ring now. */
+	reset_over = resetter.returned && status() == 0;
+	if (reset_over)
+		probe_mark_done(r, N);
+	sync_spy_hold(false);
+	pthread_join(resetter.thread, NULL);
+	cr_assert_eq(resetter.result, MEMTX_OK);
+	WAIT_FOR(status() == 0, "device_status %#x after the reset", status());
+	cr_assert_eq(common_read(Q_ENABLE, 2), 0);
+	if (!reset_over)
+		probe_mark_done(r, N);
+	/* Stop the I/O thread: whatever it might still have done for the old
+	 * requests, it has done by then. (reset_races works the device again
+	 * after its resets.) */
+	object_free(blk);
+	blk = NULL;
+	probe_check(r, N);
+}
+
+/* The same, many times, racing the I/O thread at different points; each
+ * round's requests have their own buffers, status bytes and sectors, so
+ * a late completion of any of them shows at the end. */
 Test(virtio_blk, reset_races)
 {
+	enum { ROUNDS = 50, PER = 8, BYTES = 0x400 };
+	static struct probe_req r[ROUNDS][PER];
+
 	start(NULL);
-	for (unsigned round = 0; round < 50; round++) {
-		for (unsigned i = 0; i < 16; i++)
-			blk_post(i, i % 2 ? T_OUT : T_IN, 2048 + i * 8,
-				 DATA + i * 0x1000ull, 0x1000);
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		for (unsigned i = 0; i < PER; i++) {
+			unsigned k = round * PER + i;
+
+			r[round][i] = (struct probe_req){
+				.type = i % 2 ? T_OUT : T_IN, .sector = 2048 + k * BYTES / 512,
+				.gpa = 2 * DATA + k * BYTES, .len = BYTES, .slot = k + 1,
+			};
+			probe_post(&r[round][i]);
+		}
 		kick();
 		if (round % 5)
 			usleep(round * 20);
 		set_status(0);
-		cr_assert_eq(status(), 0);
+		WAIT_FOR(status() == 0, "device_status %#x after the reset", status());
+		probe_mark_done(r[round], PER);
 		drv_init();
 	}
 	expect_still_works();
+	object_free(blk);
+	blk = NULL;
+	for (unsigned round = 0; round < ROUNDS; round++)
+		probe_check(r[round], PER);
 }
 
 /* ======================================================================
@@ -1524,8 +1807,7 @@ Test(virtio_blk, no_vector_no_msi)
 	common_write(Q_MSIX, VIRTIO_MSI_NO_VECTOR, 2);
 	n0 = msi_count();
 	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);
-	usleep(20000);
-	cr_assert_eq(msi_count(), n0);
+	cr_assert_eq(msis_before_a_flush(), n0, "an MSI for a queue with no vector");
 	cr_assert_eq(msix_pba(), 0);
 }
 
@@ -1533,17 +1815,18 @@ Test(virtio_blk, no_vector_no_msi)
  * as spurious), with or without EVENT_IDX. */
 Test(virtio_blk, empty_kick_sends_no_interrupt)
 {
-	unsigned n0;
+	unsigned long long kicks;
+	unsigned n;
 
 	start(NULL);
 	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);
 	wait_msi(1);
-	usleep(20000);
-	n0 = msi_count();
+	kicks = queue_kicks();
 	kick();
 	kick();
-	usleep(20000);
-	cr_assert_eq(msi_count(), n0, "%u interrupts for nothing", msi_count() - n0);
+	wait_kicks_taken(kicks + 2);
+	n = msis_before_a_flush();
+	cr_assert_eq(n, 1, "%u interrupts for nothing", n - 1);
 }
 
 /* ======================================================================
@@ -1667,15 +1950,16 @@ Test(virtio_blk, event_idx)
 	n0 = msi_count();
 	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);	/* used 1 */
 	cr_assert_eq(blk_do(T_IN, 1, DATA, 512, NULL), S_OK);	/* used 2 */
-	usleep(20000);
-	cr_assert_eq(msi_count(), n0, "interrupt before used_event was passed");
-	cr_assert_eq(blk_do(T_IN, 2, DATA, 512, NULL), S_OK);	/* used 3 */
+	assert_ram_is_disk(DATA, 512, 512);
+	/* used 3, past used_event: its own interrupt comes after */
+	cr_assert_eq(msis_before_a_flush(), n0, "interrupt before used_event was passed");
 	wait_msi(n0 + 1);
-	assert_ram_is_disk(DATA, 2 * 512, 512);
 	WAIT_FOR(*(uint16_t *)ram_ptr(AVAIL_EVENT) == 3, "avail_event %u",
 		 *(uint16_t *)ram_ptr(AVAIL_EVENT));
-	usleep(20000);
-	cr_assert_eq(msi_count(), n0 + 1);
+	/* used 4: used_event still 2, so no interrupt for it */
+	cr_assert_eq(msis_before_a_flush(), n0 + 1);
+	cr_assert_eq(blk_do(T_IN, 2, DATA, 512, NULL), S_OK);	/* used 5 */
+	cr_assert_eq(msis_before_a_flush(), n0 + 1);
 }
 
 /* Without EVENT_IDX: VIRTQ_AVAIL_F_NO_INTERRUPT suppresses interrupts. */
@@ -1693,8 +1977,7 @@ Test(virtio_blk, avail_no_interrupt_flag)
 	n0 = msi_count();
 	cr_assert_eq(blk_do(T_IN, 0, DATA, 512, NULL), S_OK);
 	cr_assert_eq(blk_do(T_IN, 1, DATA, 512, NULL), S_OK);
-	usleep(20000);
-	cr_assert_eq(msi_count(), n0);
+	cr_assert_eq(msis_before_a_flush(), n0);
 	put16(AVAIL, 0);
 	cr_assert_eq(blk_do(T_IN, 2, DATA, 512, NULL), S_OK);
 	wait_msi(n0 + 1);
@@ -1798,6 +2081,7 @@ Test(virtio_blk, any_layout)
 Test(virtio_blk, nothing_before_driver_ok)
 {
 	struct error err = { "" };
+	unsigned long long kicks;
 
 	cr_assert_eq(blk_create(NULL, &err), 0, "%s", err.msg);
 	pci_setup();
@@ -1805,9 +2089,11 @@ Test(virtio_blk, nothing_before_driver_ok)
 	drv_setup_queue();
 	fill(DATA, 0, 512);
 	blk_post(0, T_IN, 12, DATA, 512);
+	kicks = queue_kicks();
 	kick();
-	usleep(20000);
+	wait_kicks_taken(kicks + 1);
 	cr_assert_eq(used_idx(), 0, "a buffer was used before DRIVER_OK");
+	cr_assert_eq(*(uint8_t *)ram_ptr(DATA), 0, "data read before DRIVER_OK");
 	drv_ok();
 	wait_all_used();
 	cr_assert_eq(blk_status(0), S_OK);
@@ -1954,42 +2240,12 @@ Test(virtio_blk, stats)
  * Durability: a FLUSH completes only after fdatasync() returned
  * ====================================================================== */
 
-/* The unit tests link with -Wl,--wrap=fdatasync: every fdatasync of the
- * device comes here first, so a test sees when it is called and what the
- * file and the used ring held at that moment. */
-int __real_fdatasync(int fd);
-
-static struct {
-	unsigned calls;
-	int fail_errno;			/* != 0: fail with it */
-	uint16_t used_at_entry;		/* used.idx when the device called */
-	uint8_t file_at_entry[512];	/* the written sector, as the file had it */
-	bool used_moved_during;		/* a completion while we were inside */
-} sync_spy;
-
-int __wrap_fdatasync(int fd);
-int __wrap_fdatasync(int fd)
-{
-	sync_spy.calls++;
-	sync_spy.used_at_entry = used_idx();
-	if (pread(fd, sync_spy.file_at_entry, 512, 8 * 512) != 512)
-		memset(sync_spy.file_at_entry, 0, 512);
-	/* Linger: a FLUSH completed before we return would show now. */
-	usleep(20 * 1000);
-	sync_spy.used_moved_during = used_idx() != sync_spy.used_at_entry;
-	if (sync_spy.fail_errno) {
-		errno = sync_spy.fail_errno;
-		return -1;
-	}
-	return __real_fdatasync(fd);
-}
-
 Test(virtio_blk, flush_completes_after_fdatasync_with_the_data_written)
 {
 	uint16_t before;
 
 	start(NULL);
-	memset(&sync_spy, 0, sizeof(sync_spy));
+	sync_spy.linger = true;
 	fill(DATA, 0x5a, 512);
 	before = used_idx();
 	blk_post(0, T_OUT, 8, DATA, 512);
@@ -2011,7 +2267,6 @@ Test(virtio_blk, flush_completes_after_fdatasync_with_the_data_written)
 Test(virtio_blk, failed_fdatasync_fails_the_flush)
 {
 	start(NULL);
-	memset(&sync_spy, 0, sizeof(sync_spy));
 	sync_spy.fail_errno = EIO;
 	cr_assert_eq(blk_do(T_FLUSH, 0, 0, 0, NULL), S_IOERR);
 	cr_assert_eq(sync_spy.calls, 1);
@@ -2062,17 +2317,24 @@ static void assert_disk_zero(uint64_t off, uint64_t len)
 		cr_assert_eq(buf[i], 0, "byte %llu", (unsigned long long)(off + i));
 }
 
+/* Zeros in the range, and every other byte of the disk as it was: the
+ * sectors on either side included. Refused requests change nothing. */
 Test(virtio_blk, write_zeroes_zeroes_exactly_the_range)
 {
 	start(NULL);
 	cr_assert(device_features() & 1ull << BLK_F_WRITE_ZEROES);
 	cr_assert_eq(blk_zero(T_WRITE_ZEROES, 16, 4, 0), S_OK);
 	assert_disk_zero(16 * 512, 4 * 512);
+	assert_disk_pristine_except(16 * 512, 4 * 512);
+	write_pattern(16 * 512, 4 * 512);
 	cr_assert_eq(blk_zero(T_WRITE_ZEROES, 40, 1, WZ_UNMAP), S_OK);
 	assert_disk_zero(40 * 512, 512);
+	assert_disk_pristine_except(40 * 512, 512);
+	write_pattern(40 * 512, 512);
 	cr_assert_eq(blk_zero(T_WRITE_ZEROES, 0, 1, 2), S_UNSUPP, "reserved flag");
 	cr_assert_eq(blk_zero(T_WRITE_ZEROES, SECTORS - 1, 2, 0), S_IOERR);
 	cr_assert_eq(blk_zero(T_WRITE_ZEROES, UINT64_MAX, 1, 0), S_IOERR);
+	assert_disk_pristine();
 }
 
 Test(virtio_blk, discard_is_a_hint_with_no_unmap_flag)
