@@ -1,10 +1,15 @@
 #include "vmm/vcpu.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "devices/error.h"
 #include "devices/intc/lapic.h"
@@ -15,6 +20,54 @@
 #include "vmm/pc.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
+
+/* struct vcpu's wake word: a wake-up is PENDING until the vCPU's thread
+ * takes it before a look at its state; SLEEPING means that thread waits on
+ * the futex, so a waker must call FUTEX_WAKE. */
+enum { VCPU_WAKE_IDLE, VCPU_WAKE_PENDING, VCPU_WAKE_SLEEPING };
+
+void halt_poll_init(struct halt_poll *hp, long option, unsigned ncpus,
+		    long host_cpus)
+{
+	*hp = (struct halt_poll){
+		.max_ns = option < 0 ? HALT_POLL_DEFAULT_MAX_NS : (uint64_t)option,
+		.host_cpus = host_cpus,
+	};
+	if (host_cpus < 1 || ncpus > (unsigned long)host_cpus)
+		hp->max_ns = 0;
+}
+
+void halt_poll_update(struct halt_poll *hp, uint64_t halt_ns, bool in_poll)
+{
+	uint64_t w = hp->window_ns;
+
+	if (in_poll || !hp->max_ns)
+		return;		/* the window was right, or polling is off */
+	if (halt_ns > hp->max_ns) {
+		w /= 2;		/* a long halt: polling was in vain */
+		hp->window_ns = w < HALT_POLL_GROW_START_NS ? 0 : w;
+	} else if (w < hp->max_ns) {
+		w = w * 2 < HALT_POLL_GROW_START_NS ? HALT_POLL_GROW_START_NS : w * 2;
+		hp->window_ns = w < hp->max_ns ? w : hp->max_ns;
+	}
+}
+
+bool halt_poll_host_busy(const struct halt_poll *hp, const char *loadavg)
+{
+	long runnable;
+
+	if (sscanf(loadavg, "%*s %*s %*s %ld/", &runnable) != 1)
+		return true;
+	return runnable > hp->host_cpus;
+}
+
+static uint64_t host_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 
 /* The vCPU this thread runs: for the kick handler and the LAPIC page. */
 static __thread struct vcpu *this_vcpu;
@@ -45,20 +98,25 @@ int vcpu_init(struct vcpu *v, struct machine *m, unsigned id,
 	      struct lapic *apic, struct error *err)
 {
 	memset(v, 0, sizeof(*v));
+	v->loadavg_fd = -1;
 	v->id = id;
 	v->m = m;
 	v->apic = apic;
 	v->kvm.fd = -1;
-	pthread_mutex_init(&v->wake_lock, NULL);
-	pthread_cond_init(&v->wake_cond, NULL);
-	return kvm_vcpu_init(&m->kvm, id, &v->kvm, err);
+	atomic_init(&v->wake, VCPU_WAKE_IDLE);
+	halt_poll_init(&v->halt_poll, m->opts->halt_poll_ns, m->opts->ncpus,
+		       sysconf(_SC_NPROCESSORS_ONLN));
+	if (kvm_vcpu_init(&m->kvm, id, &v->kvm, err))
+		return -1;
+	v->loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+	return 0;
 }
 
 void vcpu_destroy(struct vcpu *v)
 {
 	kvm_vcpu_destroy(&v->m->kvm, &v->kvm);
-	pthread_cond_destroy(&v->wake_cond);
-	pthread_mutex_destroy(&v->wake_lock);
+	if (v->loadavg_fd >= 0)
+		close(v->loadavg_fd);
 }
 
 int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *sregs, struct error *err)
@@ -181,6 +239,26 @@ static void vcpu_handle_mmio(struct vcpu *v)
 		    run->mmio.data, len, run->mmio.is_write);
 }
 
+/* Takes a pending wake-up before the next look at the vCPU's state. An
+ * exchange, not a store: it reads the waker's write, so what the waker
+ * posted before waking is visible to that look. */
+static void vcpu_take_wake(struct vcpu *v)
+{
+	atomic_exchange(&v->wake, VCPU_WAKE_IDLE);
+}
+
+/* Blocks until vcpu_wake() unless one came since the last take; a signal
+ * (a kick) may end it early, which is harmless: the caller looks again. */
+static void vcpu_wait_for_wake(struct vcpu *v)
+{
+	unsigned idle = VCPU_WAKE_IDLE;
+
+	if (atomic_compare_exchange_strong(&v->wake, &idle, VCPU_WAKE_SLEEPING))
+		syscall(SYS_futex, &v->wake, FUTEX_WAIT_PRIVATE,
+			VCPU_WAKE_SLEEPING, NULL, NULL, 0);
+	vcpu_take_wake(v);
+}
+
 /* Sleeps until @ready(v, arg) or the VM stops; false if it stopped. A vCPU
  * that only another vCPU can wake (hlt with IF=0, wait-for-SIPI) is @stuck:
  * when all are, the machine ends as a deadlock. */
@@ -191,20 +269,10 @@ static bool vcpu_sleep_until(struct vcpu *v, bool stuck,
 
 	if (stuck)
 		machine_vcpu_stuck(v->m, 1);
-	pthread_mutex_lock(&v->wake_lock);
-	while (!machine_stopping(v->m) && !(done = ready(v, arg))) {
-		bool parked;
-
-		pthread_mutex_unlock(&v->wake_lock);
-		parked = gdb_vcpu_park_if_held(v);	/* for the debugger */
-		pthread_mutex_lock(&v->wake_lock);
-		if (parked)
-			continue;
-		while (!v->woken)
-			pthread_cond_wait(&v->wake_cond, &v->wake_lock);
-		v->woken = false;
-	}
-	pthread_mutex_unlock(&v->wake_lock);
+	vcpu_take_wake(v);
+	while (!machine_stopping(v->m) && !(done = ready(v, arg)))
+		if (!gdb_vcpu_park_if_held(v))	/* parked for the debugger */
+			vcpu_wait_for_wake(v);
 	if (stuck)
 		machine_vcpu_stuck(v->m, -1);
 	return done;
@@ -215,14 +283,81 @@ static bool halt_ready(struct vcpu *v, void *interrupts_on)
 	return lapic_has_wake_event(v->apic, *(bool *)interrupts_on);
 }
 
-/* Without an in-kernel irqchip a halted vCPU sleeps here, in userspace. */
+/* How often a halting vCPU looks at the host's load again: a look costs a
+ * few microseconds, a millisecond-old answer is good enough. */
+#define HOST_LOAD_CHECK_NS	1000000u
+
+static bool vcpu_host_busy(struct vcpu *v, uint64_t now)
+{
+	struct halt_poll *hp = &v->halt_poll;
+	char buf[128];
+	ssize_t n;
+
+	if (now - hp->host_checked_ns < HOST_LOAD_CHECK_NS)
+		return hp->host_busy;
+	hp->host_checked_ns = now;
+	n = v->loadavg_fd < 0 ? -1 : pread(v->loadavg_fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	hp->host_busy = halt_poll_host_busy(hp, buf);
+	return hp->host_busy;
+}
+
+/* A poll iteration takes well under a microsecond: a longer gap between two
+ * means this thread lost its CPU to another task. */
+#define HALT_POLL_PREEMPTED_NS	10000u
+
+/* Polls for up to the window, from @start, for a wake-up that makes the
+ * halt end; true if one did. vcpu_wake() sets the wake word, so a poll reads
+ * one word; the full look happens only after a wake-up. As KVM polls only
+ * while its CPU has no other task to run, a poll that was preempted stops:
+ * on a busy host it would only take the CPU from someone else, maybe the
+ * vCPU it waits for. */
+static bool vcpu_halt_poll(struct vcpu *v, uint64_t start, bool *interrupts_on)
+{
+	struct halt_poll *hp = &v->halt_poll;
+	uint64_t now = start, last;
+
+	if (!hp->window_ns)
+		return false;
+	if (vcpu_host_busy(v, start)) {
+		hp->busy_skips++;
+		return false;
+	}
+	hp->polls++;
+	do {
+		if (atomic_load_explicit(&v->wake, memory_order_relaxed) ==
+		    VCPU_WAKE_PENDING) {
+			vcpu_take_wake(v);
+			if (halt_ready(v, interrupts_on)) {
+				hp->poll_hits++;
+				return true;
+			}
+		}
+		__builtin_ia32_pause();
+		last = now;
+		now = host_now_ns();
+	} while (now - start < hp->window_ns &&
+		 now - last < HALT_POLL_PREEMPTED_NS);
+	return false;
+}
+
+/* Without an in-kernel irqchip a halted vCPU waits here, in userspace:
+ * first polling (with interrupts on: nothing else ends such a halt soon),
+ * then asleep. */
 static void vcpu_handle_hlt(struct vcpu *v)
 {
 	bool interrupts_on = v->kvm.run->if_flag;
+	uint64_t start = host_now_ns();
+	bool in_poll;
 
 	if (v->m->opts->trace)
 		fprintf(stderr, "vcpu%u hlt   if=%d\n", v->id, interrupts_on);
-	vcpu_sleep_until(v, !interrupts_on, halt_ready, &interrupts_on);
+	in_poll = interrupts_on && vcpu_halt_poll(v, start, &interrupts_on);
+	if (!in_poll) {
+		v->halt_poll.sleeps++;
+		vcpu_sleep_until(v, !interrupts_on, halt_ready, &interrupts_on);
+	}
+	halt_poll_update(&v->halt_poll, host_now_ns() - start, in_poll);
 }
 
 /* An INIT and its SIPI may both be pending by now: take them in one look. */
@@ -494,14 +629,18 @@ int vcpu_start(struct vcpu *v)
 	return 0;
 }
 
+/* The futex call only when the vCPU sleeps: a polling or running one sees
+ * the word on its own. */
 static void vcpu_wake(struct vcpu *v, bool signal)
 {
-	pthread_mutex_lock(&v->wake_lock);
-	v->woken = true;
-	pthread_cond_signal(&v->wake_cond);
-	pthread_mutex_unlock(&v->wake_lock);
-	if (signal && v->started)
+	if (atomic_exchange(&v->wake, VCPU_WAKE_PENDING) == VCPU_WAKE_SLEEPING) {
+		syscall(SYS_futex, &v->wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		atomic_fetch_add_explicit(&v->wakeups, 1, memory_order_relaxed);
+	}
+	if (signal && v->started) {
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+		atomic_fetch_add_explicit(&v->kicks, 1, memory_order_relaxed);
+	}
 }
 
 void vcpu_kick(struct vcpu *v)
@@ -515,9 +654,12 @@ void vcpu_suspend(struct vcpu *v)
 	vcpu_wake(v, true);
 }
 
+/* The first notifier to find the vCPU in the guest clears in_guest and
+ * signals; later ones until the next entry need not: the vCPU is leaving
+ * and looks at everything before it enters again. */
 void vcpu_notify(struct vcpu *v)
 {
-	vcpu_wake(v, atomic_load(&v->in_guest));
+	vcpu_wake(v, atomic_exchange(&v->in_guest, false));
 }
 
 void vcpu_join(struct vcpu *v)
@@ -535,4 +677,15 @@ void vcpu_print_stats(const struct vcpu *v, FILE *out)
 			fprintf(out, " %s=%llu", exit_name(r),
 				(unsigned long long)v->exits[r]);
 	fprintf(out, "\n");
+	fprintf(out, "vcpu%u halt: polls %llu, successful polls %llu, sleeps %llu"
+		" (host busy, no poll %llu; poll window %llu ns, cap %llu ns);"
+		" woken from sleep %llu, kicked out of KVM_RUN %llu\n", v->id,
+		(unsigned long long)v->halt_poll.polls,
+		(unsigned long long)v->halt_poll.poll_hits,
+		(unsigned long long)v->halt_poll.sleeps,
+		(unsigned long long)v->halt_poll.busy_skips,
+		(unsigned long long)v->halt_poll.window_ns,
+		(unsigned long long)v->halt_poll.max_ns,
+		(unsigned long long)atomic_load(&v->wakeups),
+		(unsigned long long)atomic_load(&v->kicks));
 }

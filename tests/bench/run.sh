@@ -5,7 +5,8 @@
 # docs/benchmarks.png, keeps raw numbers in tests/bench/out/. Then the
 # virtio-blk and PIT tick benchmarks (tests/bench/bench_blk.sh and
 # bench_pit.sh, interleaved the same way inside) get a section each.
-# Timings are reported, never asserted.
+# Timings are reported, never asserted. A run that fails (a wrong exit
+# code) adds no time to any median: the tables count it as a failure.
 #
 #   tests/bench/run.sh [REPS]    (default $BENCH_REPS, else 7)
 #   make bench BENCH_REPS=2      (a quick check that it all runs)
@@ -19,7 +20,7 @@ B=build/bench
 MEASURE=$B/measure
 CSV=$OUT/results.csv
 mkdir -p "$OUT"
-echo "bench,vmm,rep,exit,wall_ns,rss_kib" > "$CSV"
+echo "bench,vmm,rep,exit,wall_ns,rss_kib,cpu_ns" > "$CSV"
 
 QEMU=$(command -v qemu-system-x86_64 || true)
 [ -n "$QEMU" ] || echo "note: qemu-system-x86_64 not found: QEMU columns skipped (apt-get install qemu-system-x86)"
@@ -28,13 +29,24 @@ QEMU_MICROVM=(-accel kvm -M microvm -m 128M -nographic -no-reboot -nodefaults
 QEMU_PC=(-accel kvm -M pc -m 128M -nographic -no-reboot -nodefaults
 	 -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel)
 
-# run BENCH VMM CMD...: one measured run, appended to the CSV.
+# run BENCH VMM REP CMD...: one measured run, appended to the CSV with the
+# host CPU time it took: bash's `time` reports user + system time of the
+# children it reaped, i.e. getrusage(RUSAGE_CHILDREN) of measure, which
+# reaped the VMM.
 run() {
 	local bench=$1 vmm=$2 rep=$3; shift 3
-	local r
-	r=$("$MEASURE" "$@" 3>&1 >/dev/null 2>/dev/null)
-	echo "$bench,$vmm,$rep,${r// /,}" >> "$CSV"
+	local r TIMEFORMAT='%3U %3S'
+	{ time "$MEASURE" "$@" 3>"$OUT/run.tmp" >/dev/null 2>/dev/null; } 2>"$OUT/cpu.tmp"
+	r=$(cat "$OUT/run.tmp")
+	echo "$bench,$vmm,$rep,${r// /,},$(awk '{ printf "%.0f", ($1 + $2) * 1e9 }' "$OUT/cpu.tmp")" >> "$CSV"
 }
+
+# The "busy" IPI runs: one host CPU kept busy by another process (a shell
+# loop), the condition under which an in-kernel LAPIC's figure moves most.
+BUSY=""
+busy_start() { ( while :; do :; done ) & BUSY=$!; }
+busy_stop() { kill "$BUSY" 2>/dev/null || true; wait "$BUSY" 2>/dev/null || true; BUSY=""; }
+trap '[ -z "$BUSY" ] || kill "$BUSY" 2>/dev/null || true' EXIT
 
 # The IPI guests' sizes (tests/guests/loop.h), read before the runs.
 loop_h() { sed -n "s/^#define $1[[:space:]]*\([0-9]*\).*/\1/p" tests/guests/loop.h 2>/dev/null; }
@@ -42,6 +54,42 @@ STORM_CPUS=$(loop_h STORM_CPUS); STORM_CPUS=${STORM_CPUS:-2}
 STORM_K=$(loop_h IPI_STORM_K); STORM_K=${STORM_K:-8000}
 STORM_WINDOW=$(loop_h STORM_WINDOW); STORM_WINDOW=${STORM_WINDOW:-8}
 STORM_IPIS=$((STORM_CPUS * (STORM_CPUS - 1) * STORM_K))
+G=tests/guests
+# The load when the runs begin: 1-minute load average, runnable/all tasks.
+LOAD_START=$(awk '{ print $1 ", " $4 }' /proc/loadavg)
+
+# ipi_runs REP SUFFIX: ping-pong, storm and their start-up (storm0) for one
+# APIC mode (SUFFIX "" xAPIC, "-x2" x2APIC); tinyvmm with its default
+# adaptive halt polling and without (tinyvmm-nopoll), and QEMU.
+ipi_runs() {
+	local rep=$1 x=$2 g=${2:+_x2}
+	run "ipi$x" tinyvmm "$rep" ./tinyvmm -c 2 $G/ipi_pingpong${g}_mb.elf
+	run "ipi$x" tinyvmm-nopoll "$rep" ./tinyvmm --halt-poll-ns 0 -c 2 $G/ipi_pingpong${g}_mb.elf
+	run "storm$x" tinyvmm "$rep" ./tinyvmm -c "$STORM_CPUS" $G/ipi_storm${g}_mb.elf
+	run "storm0$x" tinyvmm "$rep" ./tinyvmm -c "$STORM_CPUS" $G/ipi_storm0${g}_mb.elf
+	run "apic$x" tinyvmm "$rep" ./tinyvmm $G/ipi_apic_loop${g}_mb.elf
+	[ -n "$QEMU" ] || return 0
+	run "ipi$x" qemu-microvm "$rep" "$QEMU" -smp 2 "${QEMU_MICROVM[@]}" $G/ipi_pingpong${g}_mb.elf
+	run "storm$x" qemu-microvm "$rep" "$QEMU" -smp "$STORM_CPUS" "${QEMU_MICROVM[@]}" \
+		$G/ipi_storm${g}_mb.elf
+	run "storm0$x" qemu-microvm "$rep" "$QEMU" -smp "$STORM_CPUS" "${QEMU_MICROVM[@]}" \
+		$G/ipi_storm0${g}_mb.elf
+	run "apic$x" qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" $G/ipi_apic_loop${g}_mb.elf
+}
+
+# The ping-pong and its start-up again with one host CPU busy.
+ipi_busy_runs() {
+	local rep=$1
+	busy_start
+	run ipi-busy tinyvmm "$rep" ./tinyvmm -c 2 $G/ipi_pingpong_mb.elf
+	run ipi-busy tinyvmm-nopoll "$rep" ./tinyvmm --halt-poll-ns 0 -c 2 $G/ipi_pingpong_mb.elf
+	run storm0-busy tinyvmm "$rep" ./tinyvmm -c 2 $G/ipi_storm0_mb.elf
+	if [ -n "$QEMU" ]; then
+		run ipi-busy qemu-microvm "$rep" "$QEMU" -smp 2 "${QEMU_MICROVM[@]}" $G/ipi_pingpong_mb.elf
+		run storm0-busy qemu-microvm "$rep" "$QEMU" -smp 2 "${QEMU_MICROVM[@]}" $G/ipi_storm0_mb.elf
+	fi
+	busy_stop
+}
 
 # Each repetition runs every contender once, in turn.
 for rep in $(seq 1 "$REPS"); do
@@ -51,16 +99,13 @@ for rep in $(seq 1 "$REPS"); do
 	if [ -n "$QEMU" ]; then
 		run start qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" $B/exit_mb.elf
 	fi
-	run ipi tinyvmm "$rep" ./tinyvmm -c 2 tests/guests/ipi_pingpong_mb.elf
-	run storm tinyvmm "$rep" ./tinyvmm -c "$STORM_CPUS" tests/guests/ipi_storm_mb.elf
-	run storm0 tinyvmm "$rep" ./tinyvmm -c "$STORM_CPUS" tests/guests/ipi_storm0_mb.elf
+	ipi_runs "$rep" ""
+	ipi_runs "$rep" -x2
+	run apic1 tinyvmm "$rep" ./tinyvmm $G/ipi_apic_loop1_mb.elf
 	if [ -n "$QEMU" ]; then
-		run ipi qemu-microvm "$rep" "$QEMU" -smp 2 "${QEMU_MICROVM[@]}" tests/guests/ipi_pingpong_mb.elf
-		run storm qemu-microvm "$rep" "$QEMU" -smp "$STORM_CPUS" "${QEMU_MICROVM[@]}" \
-			tests/guests/ipi_storm_mb.elf
-		run storm0 qemu-microvm "$rep" "$QEMU" -smp "$STORM_CPUS" "${QEMU_MICROVM[@]}" \
-			tests/guests/ipi_storm0_mb.elf
+		run apic1 qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" $G/ipi_apic_loop1_mb.elf
 	fi
+	ipi_busy_runs "$rep"
 	for kind in pio mmio; do
 		run "$kind" tinyvmm "$rep" ./tinyvmm tests/guests/${kind}_loop_mb.elf
 		run "$kind" raw-kvm "$rep" $B/raw_kvm tests/guests/${kind}_loop_mb.elf
@@ -77,6 +122,18 @@ if [ -n "$QEMU" ]; then
 		run start qemu-pc "$rep" "$QEMU" "${QEMU_PC[@]}" $B/exit_mb.elf
 	done
 fi
+
+LOAD_END=$(awk '{ print $1 ", " $4 }' /proc/loadavg)
+
+# ---- IPI counts: one untimed --stats run per ping-pong configuration ----
+for x in "" -x2; do
+	for v in tinyvmm tinyvmm-nopoll; do
+		opt=()
+		[ "$v" = tinyvmm ] || opt=(--halt-poll-ns 0)
+		./tinyvmm "${opt[@]}" --stats -c 2 $G/ipi_pingpong${x:+_x2}_mb.elf \
+			2> "$OUT/stats-ipi$x-$v.txt" >/dev/null || true
+	done
+done
 
 # ---- virtio-blk: bench_blk.sh, REPS repetitions of its own ----
 # It boots the bundled guest (guest/guest.elf -- blk-bench) on a fresh
@@ -114,10 +171,13 @@ HARNESS_RC=0
 ITER=$(loop_h LOOP_ITERATIONS); ITER=${ITER:-1000000}
 IPI_ROUNDS=$(loop_h IPI_ROUNDS); IPI_ROUNDS=${IPI_ROUNDS:-20000}
 SUMMARY=$OUT/summary.txt
+# A run succeeded if the guest wrote 0 to the exit port (exit code 1;
+# `tinyvmm --version`: 0). Failed runs are counted, not timed.
 awk -F, -v iter="$ITER" '
 NR == 1 { next }
-{ key = $1 "," $2; n[key]++; t[key, n[key]] = $5; r[key, n[key]] = $6
-  if ($4 != 1 && $1 != "bare") bad[key]++ }
+{ key = $1 "," $2; seen[key] = 1
+  if ($4 != ($1 == "bare" ? 0 : 1)) { bad[key]++; next }
+  n[key]++; t[key, n[key]] = $5; r[key, n[key]] = $6; c[key, n[key]] = $7 }
 function median(arr, key, cnt,   i, j, v, tmp) {
 	for (i = 1; i <= cnt; i++) tmp[i] = arr[key, i]
 	for (i = 2; i <= cnt; i++) { v = tmp[i]; for (j = i - 1; j > 0 && tmp[j] > v; j--) tmp[j + 1] = tmp[j]; tmp[j + 1] = v }
@@ -129,17 +189,31 @@ function minmax(arr, key, cnt,   i, lo, hi) {
 	return lo " " hi
 }
 END {
-	for (key in n) {
+	for (key in seen) {
 		split(key, k, ",")
+		if (!n[key]) {
+			printf "%s %s 0 - - - - %d -\n", k[1], k[2], bad[key]
+			continue
+		}
 		split(minmax(t, key, n[key]), mm, " ")
-		printf "%s %s %d %.3f %.3f %.3f %d %d\n", k[1], k[2], n[key],
+		printf "%s %s %d %.3f %.3f %.3f %d %d %.3f\n", k[1], k[2], n[key],
 			median(t, key, n[key]) / 1e6, mm[1] / 1e6, mm[2] / 1e6,
-			median(r, key, n[key]), bad[key] + 0
+			median(r, key, n[key]), bad[key] + 0, median(c, key, n[key]) / 1e6
 	}
 }' "$CSV" | sort > "$SUMMARY"
 
-# get BENCH VMM FIELD: from the summary (3 n, 4 median ms, 5 min, 6 max, 7 rss KiB, 8 bad runs)
-get() { awk -v b="$1" -v v="$2" -v f="$3" '$1 == b && $2 == v { print $f }' "$SUMMARY"; }
+# get BENCH VMM FIELD: from the summary (3 good runs, 4 median ms, 5 min,
+# 6 max, 7 rss KiB, 8 failed runs, 9 median host CPU ms); "" for none.
+get() { awk -v b="$1" -v v="$2" -v f="$3" '$1 == b && $2 == v && $f != "-" { print $f }' "$SUMMARY"; }
+# failed BENCH VMM...: " (k of n runs failed)" over all those runs, or "".
+failed() {
+	local b=$1 bad=0 all=0 v; shift
+	for v in "$@"; do
+		bad=$((bad + $(get "$b" "$v" 8 || true) + 0))
+		all=$((all + $(get "$b" "$v" 3 || true) + $(get "$b" "$v" 8 || true) + 0))
+	done
+	[ "$bad" = 0 ] || echo " ($bad of $all runs failed)"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 # ns per exit: (loop run - trivial run) / iterations
 per_exit() {
@@ -148,27 +222,36 @@ per_exit() {
 	[ -n "$loop" ] && [ -n "$start" ] || { echo ""; return; }
 	awk -v l="$loop" -v s="$start" -v n="$ITER" 'BEGIN { printf "%.0f", (l - s) * 1e6 / n }'
 }
-fmt_ms() { [ -n "$(get "$1" "$2" 4)" ] && printf "%s [%s–%s]" "$(get "$1" "$2" 4)" "$(get "$1" "$2" 5)" "$(get "$1" "$2" 6)" || echo "-"; }
+fmt_ms() { [ -n "$(get "$1" "$2" 4)" ] && printf "%s [%s–%s]%s" "$(get "$1" "$2" 4)" "$(get "$1" "$2" 5)" "$(get "$1" "$2" 6)" "$(failed "$1" "$2")" || echo "-$(failed "$1" "$2")"; }
 rss_mib() { local k; k=$(get "$1" "$2" 7); [ -n "$k" ] && awk -v k="$k" 'BEGIN { printf "%.1f", k / 1024 }' || echo "-"; }
 
 T_START=$(get start tinyvmm 4); R_START=$(get start raw-kvm 4); Q_START=$(get start qemu-microvm 4)
 # The IPI guests' start-up (both CPUs into long mode, INIT-SIPI-SIPI, exit)
 # is the storm guest built without IPIs (storm0); both figures take it off.
-# µs per IPI round trip: (ping-pong run - storm0 run) / rounds
-per_round() {
-	local ipi start
-	ipi=$(get ipi "$1" 4); start=$(get storm0 "$1" 4)
-	[ -n "$ipi" ] && [ -n "$start" ] || { echo ""; return; }
-	awk -v l="$ipi" -v s="$start" -v n="$IPI_ROUNDS" 'BEGIN { printf "%.1f", (l - s) * 1e3 / n }'
+# per_op BENCH VMM BASE BASE_VMM COUNT FIELD SCALE: (BENCH run - BASE run)
+# of FIELD (4 wall, 9 CPU; ms) * SCALE / COUNT, one decimal; "" without both.
+per_op() {
+	local a b
+	a=$(get "$1" "$2" "$6"); b=$(get "$3" "$4" "$6")
+	[ -n "$a" ] && [ -n "$b" ] || { echo ""; return; }
+	awk -v a="$a" -v b="$b" -v n="$5" -v k="$7" 'BEGIN { printf "%.1f", (a - b) * k / n }'
 }
+# µs per IPI round trip, wall (ipi_rt) or host CPU (ipi_cpu): (ping-pong
+# run - storm0 run) / rounds. SUFFIX: "", -x2, -busy. tinyvmm-nopoll
+# shares tinyvmm's start-up run.
+ipi_rt() { per_op "ipi${2:-}" "$1" "storm0${2:-}" "${1%-nopoll}" "$IPI_ROUNDS" 4 1e3; }
+ipi_cpu() { per_op "ipi${2:-}" "$1" "storm0${2:-}" "${1%-nopoll}" "$IPI_ROUNDS" 9 1e3; }
 # IPIs delivered per second: IPIs / (storm run - storm0 run)
 per_second() {
 	local storm start
-	storm=$(get storm "$1" 4); start=$(get storm0 "$1" 4)
+	storm=$(get "storm${2:-}" "$1" 4); start=$(get "storm0${2:-}" "$1" 4)
 	[ -n "$storm" ] && [ -n "$start" ] || { echo ""; return; }
 	awk -v l="$storm" -v s="$start" -v n="$STORM_IPIS" 'BEGIN { if (l > s) printf "%.0f", n * 1e3 / (l - s) }'
 }
-IPI_T=$(per_round tinyvmm); IPI_Q=$(per_round qemu-microvm)
+# µs per LAPIC register write (TPR): (loop run - one-write run) / writes
+apic_write() { per_op "apic${2:-}" "$1" apic1 "$1" "$APIC_ITER" 4 1e3; }
+APIC_ITER=$(loop_h APIC_LOOP_ITERATIONS); APIC_ITER=${APIC_ITER:-200000}
+IPI_T=$(ipi_rt tinyvmm); IPI_Q=$(ipi_rt qemu-microvm)
 STORM_T=$(per_second tinyvmm); STORM_Q=$(per_second qemu-microvm)
 PIO_T=$(per_exit pio tinyvmm); PIO_R=$(per_exit pio raw-kvm); PIO_Q=$(per_exit pio qemu-microvm)
 MMIO_T=$(per_exit mmio tinyvmm); MMIO_R=$(per_exit mmio raw-kvm); MMIO_Q=$(per_exit mmio qemu-microvm)
@@ -182,8 +265,8 @@ TABLE=$OUT/table.md
 	echo "| peak RSS, 128 MiB guest (MiB) | $(rss_mib start tinyvmm) | $(rss_mib start raw-kvm) | $(rss_mib start qemu-microvm) | $(rss_mib start qemu-pc) | $(ratio "$RSS_T" "$(get start raw-kvm 7)") | $(ratio "$RSS_T" "$(get start qemu-microvm 7)") |"
 	echo "| PIO exit round trip (ns/exit) | ${PIO_T:--} | ${PIO_R:--} | ${PIO_Q:--} | - | $(ratio "$PIO_T" "$PIO_R") | $(ratio "$PIO_T" "$PIO_Q") |"
 	echo "| MMIO exit round trip (ns/exit) | ${MMIO_T:--} | ${MMIO_R:--} | ${MMIO_Q:--} | - | $(ratio "$MMIO_T" "$MMIO_R") | $(ratio "$MMIO_T" "$MMIO_Q") |"
-	echo "| IPI ping-pong round trip, 2 vCPUs (µs) | ${IPI_T:--} | - (no LAPIC) | ${IPI_Q:--} (in-kernel LAPIC) | - | - | $(ratio "$IPI_T" "$IPI_Q") |"
-	echo "| IPI storm, $STORM_CPUS vCPUs all to all (IPIs delivered/s; higher is better) | ${STORM_T:--} | - (no LAPIC) | ${STORM_Q:--} (in-kernel LAPIC) | - | - | $(ratio "$STORM_T" "$STORM_Q") |"
+	echo "| IPI ping-pong round trip, 2 vCPUs, xAPIC (µs; more in the IPI section) | ${IPI_T:--}$(failed ipi tinyvmm) | - (no LAPIC) | ${IPI_Q:--}$(failed ipi qemu-microvm) (in-kernel LAPIC) | - | - | $(ratio "$IPI_T" "$IPI_Q") |"
+	echo "| IPI storm, $STORM_CPUS vCPUs all to all, xAPIC (IPIs delivered/s; higher is better) | ${STORM_T:--}$(failed storm tinyvmm) | - (no LAPIC) | ${STORM_Q:--}$(failed storm qemu-microvm) (in-kernel LAPIC) | - | - | $(ratio "$STORM_T" "$STORM_Q") |"
 } > "$TABLE"
 RSS_NOTE="tinyvmm's peak RSS booting the trivial guest with 128 MiB of RAM is $(rss_mib start tinyvmm) MiB; the same binary without a VM (\`tinyvmm --version\`) peaks at $(rss_mib bare tinyvmm) MiB: $(awk -v a="$RSS_T" -v b="$RSS_BARE" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.1f", (a - b) / 1024 }') MiB for the VM."
 
@@ -201,6 +284,156 @@ printf '%s\n\n%s\n\n%s\n' "$(cat "$TABLE")" "$RSS_NOTE" "$SKIPPED" > "$REPORT"
 cat "$REPORT"
 echo
 cat "$MEMBENCH"
+
+# ---- the IPI section: round trips in both APIC modes, with and without
+# halt polling, CPU time, counts per round trip, and where the time goes;
+# every figure from this run ----
+# per_rt FILE: "exits hlt polls hits sleeps wakeups kicks by-reason
+# busy-skips" per round trip, from a --stats run (the vcpuN exits / halt
+# lines, vcpu_print_stats).
+per_rt() {
+	awk -v n="$IPI_ROUNDS" '
+	/^vcpu[0-9]+ exits:/ { for (i = 3; i <= NF; i++) { split($i, kv, "="); e[kv[1]] += kv[2]; all += kv[2] } }
+	/^vcpu[0-9]+ halt:/ { gsub(/[,;()]/, "")	# polls, successful, sleeps, busy, ..., woken, kicked
+		polls += $4; hits += $7; sleeps += $9; busy += $14; wk += $(NF - 5); kick += $NF }
+	END {
+		if (!all) exit
+		for (r in e)
+			if (e[r] / n >= 0.005)
+				by = by (by ? ", " : "") sprintf("%s %.2f", r, e[r] / n)
+		printf "%.2f|%.2f|%.2f|%.2f|%.2f|%.2f|%.3f|%s|%.2f\n", all / n, e["hlt"] / n,
+			polls / n, hits / n, sleeps / n, wk / n, kick / n, by, busy / n
+	}' "$1" 2>/dev/null
+}
+# rt_field CFG N: field N of per_rt for stats-CFG.txt, "-" if none.
+rt_field() { local r; r=$(per_rt "$OUT/stats-$1.txt" | cut -d'|' -f"$2"); echo "${r:--}"; }
+blk_fig() { awk -F, -v f="$1" '$1 == f && $2 == "tinyvmm" { print $3 }' "$BLK_CSV" 2>/dev/null; }
+num() { awk -v v="$1" -v d="$2" 'BEGIN { if (v == "") print "-"; else printf "%.*f", d, v }'; }
+calc() { awk "BEGIN { printf \"%.1f\", $1 }" 2>/dev/null || echo "-"; }
+
+# loaded "LOAD, R/T": yes if more tasks were runnable than host CPUs
+loaded() { echo "$1" | awk -v n="$(nproc)" '{ split($2, rt, "/"); print (rt[1] > n ? "yes" : "no") }'; }
+mode_name() { case $1 in -x2) echo x2APIC ;; -busy) echo "xAPIC, one host CPU busy" ;; *) echo xAPIC ;; esac; }
+
+IPI_SECTION=$OUT/ipi_section.md
+{
+	RT=$(ipi_rt tinyvmm); RTN=$(ipi_rt tinyvmm-nopoll); RTQ=$(ipi_rt qemu-microvm)
+	RT2=$(ipi_rt tinyvmm -x2); RTN2=$(ipi_rt tinyvmm-nopoll -x2); RTQ2=$(ipi_rt qemu-microvm -x2)
+	RTB=$(ipi_rt tinyvmm -busy); RTNB=$(ipi_rt tinyvmm-nopoll -busy); RTQB=$(ipi_rt qemu-microvm -busy)
+	EM=$(apic_write tinyvmm ""); EX=$(apic_write tinyvmm -x2)
+	EQM=$(apic_write qemu-microvm ""); EQX=$(apic_write qemu-microvm -x2)
+	INSN=$(blk_fig insn-cost.ns)
+	echo "## IPI round trip and storm"
+	echo
+	echo "The ping-pong and storm guests of the table above, each also built for x2APIC"
+	echo "(\`tests/guests/*_x2_mb.elf\`: ICR and EOI as MSR writes, one exit per ICR write instead of two),"
+	echo "tinyvmm with its adaptive halt polling (the default: a halted vCPU polls for its wake-up up to a"
+	echo "window that grows and shrinks as KVM's halt_poll_ns does, capped at 200 µs) and without"
+	echo "(\`--halt-poll-ns 0\`), against QEMU with KVM's in-kernel LAPIC, on the same files, interleaved."
+	echo "Load: 1-minute load average, runnable/all tasks, $LOAD_START at the start of the runs,"
+	echo "$LOAD_END at their end ($(nproc) host CPUs). The *busy* row runs with one more process spinning"
+	echo "(a shell loop), i.e. one host CPU taken. Round trip and CPU time per round trip ="
+	echo "(ping-pong run − start-up run) / $IPI_ROUNDS, wall clock and user + system time of the VMM"
+	echo "process (getrusage of the child). Medians of $REPS; a failed run counts as a failure, not a time."
+	if [ "$(loaded "$LOAD_START")" = yes ] || [ "$(loaded "$LOAD_END")" = yes ]; then
+		echo
+		echo "**The host was loaded during these runs** (more runnable tasks than CPUs): every figure"
+		echo "below includes waiting for a CPU, tinyvmm's halt polling stays off (it polls only while"
+		echo "the host has a CPU to spare, as KVM does), and the *busy* row adds little to what other"
+		echo "processes already did. Compare figures within this run only; for the quiet-host figures"
+		echo "run \`make bench\` on an idle machine."
+	fi
+	echo
+	echo "| figure | tinyvmm, polling | tinyvmm, no polling | QEMU, in-kernel LAPIC | polling / QEMU | no polling / QEMU |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	echo "| round trip, xAPIC (µs) | ${RT:--}$(failed ipi tinyvmm) | ${RTN:--}$(failed ipi tinyvmm-nopoll) | ${RTQ:--}$(failed ipi qemu-microvm) | $(ratio "$RT" "$RTQ") | $(ratio "$RTN" "$RTQ") |"
+	echo "| round trip, x2APIC (µs) | ${RT2:--}$(failed ipi-x2 tinyvmm) | ${RTN2:--}$(failed ipi-x2 tinyvmm-nopoll) | ${RTQ2:--}$(failed ipi-x2 qemu-microvm) | $(ratio "$RT2" "$RTQ2") | $(ratio "$RTN2" "$RTQ2") |"
+	echo "| round trip, xAPIC, one host CPU busy (µs) | ${RTB:--}$(failed ipi-busy tinyvmm) | ${RTNB:--}$(failed ipi-busy tinyvmm-nopoll) | ${RTQB:--}$(failed ipi-busy qemu-microvm) | $(ratio "$RTB" "$RTQB") | $(ratio "$RTNB" "$RTQB") |"
+	for x in "" -x2 -busy; do
+		c=$(ipi_cpu tinyvmm "$x"); cn=$(ipi_cpu tinyvmm-nopoll "$x"); cq=$(ipi_cpu qemu-microvm "$x")
+		echo "| host CPU per round trip, $(mode_name "$x") (µs) | ${c:--} | ${cn:--} | ${cq:--} | $(ratio "$c" "$cq") | $(ratio "$cn" "$cq") |"
+	done
+	for x in "" -x2; do
+		st=$(per_second tinyvmm "$x"); sq=$(per_second qemu-microvm "$x")
+		echo "| storm, $(mode_name "$x") (IPIs/s; higher is better) | ${st:--}$(failed "storm$x" tinyvmm) | - | ${sq:--}$(failed "storm$x" qemu-microvm) | $(ratio "$st" "$sq") | - |"
+	done
+	echo "| LAPIC register write, xAPIC MMIO (µs per exit) | $(num "$EM" 1) | - | $(num "$EQM" 1) | $(ratio "$EM" "$EQM") | - |"
+	echo "| LAPIC register write, x2APIC MSR (µs per exit) | $(num "$EX" 1) | - | $(num "$EQX" 1) | $(ratio "$EX" "$EQX") | - |"
+	echo
+	echo "LAPIC register write: \`tests/guests/ipi_apic_loop{,_x2}_mb.elf\`, $APIC_ITER TPR writes"
+	echo "(three instructions per iteration in both modes), minus the one-write run."
+	echo
+	echo "Per round trip, both vCPUs, from one \`--stats\` run of each tinyvmm configuration:"
+	echo
+	echo "| per round trip | xAPIC, polling | xAPIC, no polling | x2APIC, polling | x2APIC, no polling |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	cfgs="ipi-tinyvmm ipi-tinyvmm-nopoll ipi-x2-tinyvmm ipi-x2-tinyvmm-nopoll"
+	row() { local c line="| $1 |"; for c in $cfgs; do line+=" $(rt_field "$c" "$2") |"; done; echo "$line"; }
+	row "exits to tinyvmm" 1
+	row "… by reason" 8
+	row "halts that polled" 3
+	row "halts that did not poll: host busy" 9
+	row "… whose wake-up came within the window" 4
+	row "halts that went to sleep" 5
+	row "futex wake-ups of a sleeping vCPU" 6
+	row "signals kicking a vCPU out of KVM_RUN" 7
+	echo
+	echo "### Where a round trip's time goes"
+	echo
+	echo "The path one round trip waits for (xAPIC): CPU 0 writes ICR2 and ICR (2 exits); CPU 1 notices"
+	echo "the posted interrupt, enters with it injected, and its handler writes ICR2 and ICR (2 exits);"
+	echo "CPU 0 notices, takes the interrupt, and its handler sets a flag and writes EOI (1 exit), returns,"
+	echo "checks the flag and loops: 5 LAPIC exits, about 8 other guest instructions, 2 interrupt"
+	echo "injections and 2 hand-offs between the vCPU threads. The other exits (CPU 1's EOI, both HLTs)"
+	echo "happen while the other vCPU works. x2APIC: 3 exits (ICR, ICR, EOI)."
+	echo
+	if [ -n "$RT" ] && [ -n "$EM" ]; then
+		echo "- 5 LAPIC MMIO exits × $(num "$EM" 1) µs = $(calc "5 * $EM") µs of the $RT µs (polling)."
+		if [ -n "$INSN" ]; then
+			echo "- 8 guest instructions × $(num "$INSN" 0) ns (virtio-blk section's \"guest: ns per simple"
+			echo "  instruction\", KVM's emulator here) = $(calc "8 * $INSN / 1000") µs."
+			echo "- The rest, $(calc "$RT - 5 * $EM - 8 * $INSN / 1000") µs: the 2 hand-offs (the target's poll"
+			echo "  or futex wake-up sees the posted bit, moves PIR to IRR, re-enters KVM_RUN with KVM_INTERRUPT)"
+			echo "  and the 2 interrupt deliveries through the IDT in KVM's emulator."
+		fi
+	fi
+	if [ -n "$RT" ] && [ -n "$RTN" ]; then
+		echo "- Round trip without polling − with polling: $(calc "$RTN - $RT") µs, for $(rt_field ipi-tinyvmm-nopoll 6)"
+		echo "  futex wake-ups per round trip without polling (a halted vCPU's thread asleep, then scheduled"
+		echo "  again) and $(rt_field ipi-tinyvmm 6) with it; host CPU per round trip with − without polling:"
+		echo "  $(calc "$(ipi_cpu tinyvmm) - $(ipi_cpu tinyvmm-nopoll)") µs."
+	fi
+	if [ -n "$RT2" ] && [ -n "$EX" ]; then
+		echo "- x2APIC: 3 MSR exits × $(num "$EX" 1) µs = $(calc "3 * $EX") µs of the $RT2 µs; an MSR exit"
+		echo "  costs $(ratio "$EX" "$EM") × an MMIO exit here (the MSR path skips the address-space lookup,"
+		echo "  but the x2APIC guest also runs a few more instructions per ICR write and EOI)."
+	fi
+	if [ -n "$EQM" ] && [ -n "$EM" ] && [ -n "$RTQ" ]; then
+		echo "- An in-kernel LAPIC (QEMU's figure, $RTQ µs) takes away the trip to user space on each"
+		echo "  LAPIC exit ($(num "$EM" 1) → $(num "$EQM" 1) µs: $(calc "5 * ($EM - $EQM)") µs on the 5 exits of the path)"
+		echo "  and does the hand-offs inside the kernel (kvm_vcpu_kick, KVM's own halt polling)."
+	fi
+	echo "- A VMX host with APICv and posted interrupts would take away more: EOI of an edge vector"
+	echo "  and interrupt delivery to a running vCPU without any exit, the ICR write as a short APIC-write"
+	echo "  exit inside the kernel (or none with IPI virtualization); left would be the HLT exits and the"
+	echo "  wake-ups. Neither is possible without an in-kernel irqchip, which tinyvmm does not use by design."
+	if [ -n "$RTQ" ] && [ -n "$RTQB" ] && [ -n "$RT" ] && [ -n "$RTB" ]; then
+		echo
+		echo "Quiet vs busy: with one more host CPU busy, QEMU's round trip is $(ratio "$RTQB" "$RTQ") × the one without,"
+		echo "tinyvmm's $(ratio "$RTB" "$RT") × (polling) and $(ratio "$RTNB" "$RTN") × (no polling). Two effects pull"
+		echo "against each other. KVM polls a halted vCPU (halt_poll_ns = $(cat /sys/module/kvm/parameters/halt_poll_ns 2>/dev/null || echo "?") here) only while"
+		echo "its host CPU has no other runnable task (\`single_task_running()\` in its poll loop): on a"
+		echo "quiet host the in-kernel round trip is mostly that polling, on a busy one every halt becomes"
+		echo "a sleep and a scheduler wake-up (slower; tinyvmm's polling backs off the same way). And a"
+		echo "host CPU that never idles is woken faster: this host is itself a VM (kvm_pvm; cpuidle driver"
+		echo "\`$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo "?")\`), where an idle CPU halts in the outer hypervisor and waking a"
+		echo "thread there costs an exit of the outer VM, while a busy one is only preempted (faster)."
+		echo "Which wins depends on the load, so the ratio between tinyvmm and QEMU moves with it more"
+		echo "than with either VMM: compare figures of one run, under the load stated above."
+	fi
+} > "$IPI_SECTION"
+echo
+cat "$IPI_SECTION"
 
 # ---- the virtio-blk section: bench_blk.sh's table, its command, and what
 # limits the figures, all computed from this run (no figure is written in) ----
@@ -326,6 +559,8 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "so absolute numbers are not those of a VMX/SVM host: read the ratios."
 	echo
 	cat "$REPORT"
+	echo
+	cat "$IPI_SECTION"
 	echo
 	cat "$BLK_SECTION"
 	echo

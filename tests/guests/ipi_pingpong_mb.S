@@ -3,7 +3,10 @@
  * and enters long_mode below). The BSP starts CPU 1 with INIT-SIPI-SIPI,
  * then IPI_ROUNDS times sends
  * vector 0x41 to CPU 1 and halts until CPU 1's handler answers with vector
- * 0x40. Then status 0. Without a second CPU it exits with status 2. */
+ * 0x40. Then status 0. Without a second CPU it exits with status 2.
+ * Built with -DX2APIC (ipi_pingpong_x2_mb.elf) both CPUs use x2APIC MSRs,
+ * status 5 without x2APIC (ipi_apic.h); the handlers then clobber %eax,
+ * %ecx and %edx, which the code they interrupt does not use. */
 #include "loop.h"
 
 #define ROUNDS		IPI_ROUNDS
@@ -13,6 +16,7 @@
 #define AP_STACK	0x7000
 #define IDT_VECTORS	0x42
 #include "mb_smp_start.S"
+#include "ipi_apic.h"
 
 	.text
 	.code64
@@ -20,7 +24,7 @@
 long_mode:
 	movq $LAPIC, %rbx
 	lidt idt_desc
-	movl $0x1ff, LAPIC_SVR(%rbx)	/* software-enable the LAPIC */
+	apic_enable
 	cmpl $0, bsp_done
 	jne ap_main
 	movl $1, bsp_done
@@ -31,13 +35,9 @@ long_mode:
 	movq $ping_handler, %rax
 	call set_gate
 
-	movl $0x01000000, %eax		/* INIT, SIPI, SIPI to CPU 1 */
-	movl %eax, LAPIC_ICR2(%rbx)
-	movl $0x4500, LAPIC_ICR(%rbx)
-	movl %eax, LAPIC_ICR2(%rbx)
-	movl $0x4608, LAPIC_ICR(%rbx)
-	movl %eax, LAPIC_ICR2(%rbx)
-	movl $0x4608, LAPIC_ICR(%rbx)
+	apic_send $APIC_DEST(1), $0x4500	/* INIT, SIPI, SIPI to CPU 1 */
+	apic_send $APIC_DEST(1), $0x4608
+	apic_send $APIC_DEST(1), $0x4608
 	movl $100000, %ecx		/* wait for CPU 1, but not forever */
 3:	cmpl $0, ap_ready
 	jne 4f
@@ -48,8 +48,7 @@ long_mode:
 
 4:	movl $ROUNDS, %esi
 5:	movl $0, pong
-	movl $0x01000000, LAPIC_ICR2(%rbx)
-	movl $0x4041, LAPIC_ICR(%rbx)	/* fixed, vector 0x41, to CPU 1 */
+	apic_send $APIC_DEST(1), $0x4041	/* fixed, vector 0x41, to CPU 1 */
 6:	sti
 	hlt
 	cli
@@ -68,14 +67,13 @@ ap_main:
 
 /* CPU 1 got a ping: answer CPU 0 with vector 0x40. */
 ping_handler:			/* %rbx holds LAPIC on both CPUs */
-	movl $0, LAPIC_ICR2(%rbx)
-	movl $0x4040, LAPIC_ICR(%rbx)
-	movl $0, LAPIC_EOI(%rbx)
+	apic_send $APIC_DEST(0), $0x4040
+	apic_eoi
 	iretq
 
 pong_handler:
 	movl $1, pong
-	movl $0, LAPIC_EOI(%rbx)
+	apic_eoi
 	iretq
 
 	.data

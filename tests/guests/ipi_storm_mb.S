@@ -11,7 +11,8 @@
  * Senders wait with interrupts on, so a CPU takes IPIs while it sends its
  * own. Then status 0. Too few CPUs: status 2; a lost IPI (a sender waits too
  * long): status 4. Built with -DSTORM_K=0 it does all the rest (AP start-up,
- * exit) without IPIs: tests/bench/run.sh subtracts that run's time. */
+ * exit) without IPIs: tests/bench/run.sh subtracts that run's time. Built
+ * with -DX2APIC every CPU uses x2APIC MSRs (ipi_apic.h; status 5 without). */
 #include "loop.h"
 
 #ifndef STORM_K
@@ -42,21 +43,22 @@
 #define AP_STACK	0x7000
 #define IDT_VECTORS	(VEC_STORM + NVEC)
 #include "mb_smp_start.S"
+#include "ipi_apic.h"
 
 	.text
 	.code64
 /* Every CPU: %rbx = LAPIC, %r12 = own APIC ID, its own stack. */
 long_mode:
 	movq $LAPIC, %rbx
-	movl LAPIC_ID(%rbx), %r12d
-	shrl $24, %r12d
+	apic_enable			/* software-enable the LAPIC */
+	apic_id
+	movl %eax, %r12d
 	cmpl $MAXC, %r12d
 	jae bad_id
 	leaq 1(%r12), %rsp
 	shlq $12, %rsp
 	addq $STACKS, %rsp
 	lidt idt_desc
-	movl $0x1ff, LAPIC_SVR(%rbx)	/* software-enable the LAPIC */
 	cmpl $0, bsp_done
 	jne ap_main
 	movl $1, bsp_done
@@ -70,9 +72,9 @@ long_mode:
 	addq $8, %rsi
 	loop 3b
 
-	movl $0xc4500, LAPIC_ICR(%rbx)	/* INIT, SIPI, SIPI to all but self */
-	movl $0xc4608, LAPIC_ICR(%rbx)
-	movl $0xc4608, LAPIC_ICR(%rbx)
+	apic_send_sh $0xc4500		/* INIT, SIPI, SIPI to all but self */
+	apic_send_sh $0xc4608
+	apic_send_sh $0xc4608
 	movl $SPIN_BUDGET, %ecx		/* wait for the APs, but not forever */
 4:	cmpl $NCPUS - 1, ap_ready
 	jae 5f
@@ -131,13 +133,14 @@ storm:
 	jmp lost
 15:	cmpl $ROUNDS, %r13d		/* the last round only waits */
 	je 17f
-	movl %r14d, %eax
+	movl %r12d, %esi		/* fixed, assert, 0x80 + me * W + j */
+	imull $W, %esi
+	leal 0x4000 + VEC_STORM(%rsi,%r15), %esi
+	movl %r14d, %eax		/* to r (clobbers %ecx: reset at 13) */
+#ifndef X2APIC
 	shll $24, %eax
-	movl %eax, LAPIC_ICR2(%rbx)
-	movl %r12d, %eax		/* fixed, assert, 0x80 + me * W + j */
-	imull $W, %eax
-	leal 0x4000 + VEC_STORM(%rax,%r15), %eax
-	movl %eax, LAPIC_ICR(%rbx)
+#endif
+	apic_send %eax, %esi
 17:	incl %r15d
 	cmpl $W, %r15d
 	jne 13b
@@ -158,12 +161,20 @@ lost:
 	.irp k, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63
 handler\k:
 	pushq %rax
+#ifdef X2APIC
+	pushq %rcx			/* the EOI's WRMSR */
+	pushq %rdx
+#endif
 	movq %rsp, %rax
 	subq $STACKS, %rax
 	shrq $12, %rax
 	imull $NVEC, %eax
 	incl recv + 4 * \k(,%rax,4)
-	movl $0, LAPIC_EOI(%rbx)	/* %rbx holds LAPIC on every CPU */
+	apic_eoi			/* %rbx holds LAPIC on every CPU */
+#ifdef X2APIC
+	popq %rdx
+	popq %rcx
+#endif
 	popq %rax
 	iretq
 	.endr
