@@ -2,7 +2,7 @@
 CC      ?= cc
 OPTFLAGS ?= -O2 -g
 CFLAGS  := $(OPTFLAGS) -std=gnu11 -Wall -Wextra -Werror -I. -MMD -MP -pthread
-LDLIBS  := -lelf -lm -pthread
+LDLIBS  := -lelf -lm -lseccomp -pthread
 
 BUILD   ?= build
 VMM     ?= tinyvmm
@@ -16,6 +16,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	      -fno-sanitize-recover=all
 
 .PHONY: all guest test check unit boot asan bench fuzz fuzz-build clean help gdb
+.PHONY: coverage fuzz-long fuzz-merge
 all: $(VMM) guest
 	mkdir -p $(BUILD)/qemu && ln -sf ../../$(VMM) $(BUILD)/qemu/qemu-system-x86_64
 
@@ -26,6 +27,9 @@ help:
 	@echo "make boot       boot tests only"
 	@echo "make asan       unit + boot tests with ASan+UBSan builds"
 	@echo "make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)"
+	@echo "make fuzz-long  the same for FUZZ_SECONDS=3600: run it for hours before a release"
+	@echo "make fuzz-merge minimise tests/fuzz/corpus/ (-merge=1; FUZZ_MERGE_FOUND=1: with the new finds)"
+	@echo "make coverage   line and branch coverage of unit + boot tests -> build-cov/coverage.txt"
 	@echo "make bench      benchmarks vs the raw-KVM floor and QEMU -> docs/BENCHMARKS.md"
 	@echo "make gdb        the bundled guest held at its first instruction, gdb attached"
 	@echo "make clean      remove build products"
@@ -126,7 +130,7 @@ fuzz-build:
 		build-fuzz/libtinyvmm.a
 	for t in $(FUZZ_TARGETS); do \
 		clang $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu11 -I. tests/fuzz/fuzz_$$t.c \
-			build-fuzz/libtinyvmm.a -lelf -lm -pthread -o build-fuzz/fuzz_$$t || exit 1; \
+			build-fuzz/libtinyvmm.a -lelf -lm -lseccomp -pthread -o build-fuzz/fuzz_$$t || exit 1; \
 	done
 
 fuzz: fuzz-build
@@ -135,12 +139,40 @@ fuzz: fuzz-build
 		echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
 		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 			build-fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | \
-			grep -E "^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)|Done" ; \
+			grep -E "^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+== ?ERROR|SUMMARY)|Done" ; \
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
 
+# Before a release: make fuzz-long FUZZ_SECONDS=<hours * 3600>, then
+# make fuzz-merge FUZZ_MERGE_FOUND=1 to keep what it found in the seeds.
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=$(if $(filter file,$(origin FUZZ_SECONDS)),3600,$(FUZZ_SECONDS))
+
+# Each committed corpus minimised into a new folder (-merge=1 keeps the
+# smallest inputs that together reach every feature), which then replaces
+# it. FUZZ_MERGE_FOUND=1 also takes in what fuzzing found in build-fuzz/
+# (after a fuzz-long: some hundreds of inputs per target).
+fuzz-merge: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		c=tests/fuzz/corpus/$$t; new=build-fuzz/merge-$$t; \
+		found=$(if $(FUZZ_MERGE_FOUND),build-fuzz/corpus-$$t); \
+		rm -rf $$new && mkdir -p $$new $$found || exit 1; \
+		build-fuzz/fuzz_$$t -merge=1 -timeout=10 $$new $$c $$found \
+			>build-fuzz/merge-$$t.log 2>&1 || { cat build-fuzz/merge-$$t.log; exit 1; }; \
+		echo "fuzz_$$t: $$(find $$c $$found -type f | wc -l) inputs -> $$(ls $$new | wc -l)"; \
+		rm -rf $$c && mv $$new $$c || exit 1; \
+	done
+
+# gcov counts of the unit and boot tests, run against a --coverage build
+# of its own (scripts/coverage.sh has the report).
+coverage:
+	@command -v gcovr >/dev/null || { echo "make coverage needs gcovr (scripts/install-deps.sh --coverage)"; exit 1; }
+	$(MAKE) BUILD=build-cov VMM=build-cov/tinyvmm OPTFLAGS="-O0 -g --coverage -DTINYVMM_COVERAGE" \
+		build-cov/tinyvmm build-cov/unit_tests build-cov/boot_tests guest
+	scripts/coverage.sh build-cov
+
 clean:
-	rm -rf build build-asan build-fuzz tinyvmm
+	rm -rf build build-asan build-fuzz build-cov tinyvmm
 	-$(MAKE) -C guest clean
 	-$(MAKE) -C tests/guests clean
 

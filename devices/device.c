@@ -5,6 +5,14 @@
 
 #include "devices/error.h"
 
+void device_thread_start(struct device *dev, enum device_thread kind)
+{
+	const struct device_env *env = dev->env;
+
+	if (env && env->thread_start)
+		env->thread_start(env->host, kind);
+}
+
 int device_realize(struct device *dev, const struct device_env *env,
 		   struct error *err)
 {

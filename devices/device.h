@@ -36,6 +36,12 @@ enum wakeup_source {
 
 /* What a device may reach. Devices never call KVM: they ask the VMM through
  * these callbacks. */
+/* The threads a device starts, so the machine can confine each kind. */
+enum device_thread {
+	DEVICE_THREAD_BLK_IO,		/* a virtio-blk device's I/O thread */
+	DEVICE_THREAD_SERIAL_IN,	/* a UART's input reader */
+};
+
 struct device_env {
 	struct memory_region *system_memory;
 	struct memory_region *io_space;
@@ -67,6 +73,9 @@ struct device_env {
 	 * resumes if that source is enabled (the ACPI PM1 enables). Any
 	 * thread. NULL: ignored. */
 	void (*wakeup)(void *host, enum wakeup_source src);
+	/* The first call of each thread a device starts: the machine puts it
+	 * under its system-call allowlist (vmm/sandbox.h). NULL: nothing. */
+	void (*thread_start)(void *host, enum device_thread kind);
 };
 
 struct device;
@@ -89,6 +98,8 @@ struct device {
 
 int device_realize(struct device *dev, const struct device_env *env,
 		   struct error *err);
+/* A thread @dev started calls this first (env->thread_start). */
+void device_thread_start(struct device *dev, enum device_thread kind);
 /* "type,prop=value,..." → a realized child of @parent, or NULL. */
 struct device *device_create(const char *spec, const struct device_env *env,
 			     struct object *parent, struct error *err);

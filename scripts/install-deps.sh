@@ -3,9 +3,10 @@
 # Used by run.sh and CI; safe to run again.
 set -euo pipefail
 
-packages=(make gcc binutils libc6-dev linux-libc-dev libelf-dev libcriterion-dev acpica-tools gdb)
+packages=(make gcc binutils libc6-dev linux-libc-dev libelf-dev libseccomp-dev libcriterion-dev acpica-tools gdb)
 [ "${1:-}" = "--bench" ] && packages+=(qemu-system-x86 gnuplot-nox)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
+[ "${1:-}" = "--coverage" ] && packages+=(gcovr)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "vmm/sandbox.h"
+
 static uint64_t host_clock_read(clockid_t id)
 {
 	struct timespec t;
@@ -53,6 +55,7 @@ static void *timer_thread(void *arg)
 {
 	struct host_clock *hc = arg;
 
+	sandbox_enter(SANDBOX_TIMER);
 	pthread_mutex_lock(&hc->lock);
 	while (!hc->quit) {
 		struct clock_timer *t = earliest(hc);

@@ -18,6 +18,10 @@ enum vmm_exit_code {
 	 * guest chose with a status either; QEMU -no-reboot exits 0 here. */
 	VMM_EXIT_RESET = 12,
 	VMM_EXIT_KILLED = 14,		/* the debugger's kill (gdb's `kill`) */
+	/* SIGTERM, SIGINT or SIGHUP stopped the VM (vmm/signals.h). Not the
+	 * shells' 128+N: that is odd for SIGHUP and SIGTERM, a guest's code. */
+	VMM_EXIT_SIGNAL = 16,
+	VMM_EXIT_SANDBOX = 18,		/* a forbidden system call (vmm/sandbox.h) */
 };
 
 #endif

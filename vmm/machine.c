@@ -23,6 +23,8 @@
 #include "vmm/layout.h"
 #include "vmm/multiboot.h"
 #include "vmm/pc.h"
+#include "vmm/sandbox.h"
+#include "vmm/signals.h"
 #include "vmm/vcpu.h"
 
 #define BIOS_SIGNATURE "tinyvmm BIOS ROM: no firmware"
@@ -360,6 +362,7 @@ int machine_run(struct machine *m)
 		fprintf(stderr, "tinyvmm: %s\n", err.msg);
 		return VMM_EXIT_ERROR;
 	}
+	signals_attach(m);
 	for (unsigned i = 0; i < m->ncpus; i++) {
 		if (vcpu_start(&m->vcpus[i])) {
 			fprintf(stderr, "tinyvmm: cannot start vcpu%u thread\n", i);
@@ -367,6 +370,8 @@ int machine_run(struct machine *m)
 			break;
 		}
 	}
+	/* After the threads it starts: theirs are not a subset of its list. */
+	sandbox_enter(SANDBOX_MAIN);
 	machine_wait(m);
 	gdb_stub_finish(m);
 	for (unsigned i = 0; i < m->ncpus; i++)
@@ -375,6 +380,7 @@ int machine_run(struct machine *m)
 	fflush(stdout);
 	if (m->opts->stats)
 		machine_print_stats(m);
+	signals_detach();
 	return m->exit_code;
 }
 

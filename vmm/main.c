@@ -13,6 +13,8 @@
 #include "vmm/machine.h"
 #include "vmm/options.h"
 #include "vmm/qemu_cli.h"
+#include "vmm/sandbox.h"
+#include "vmm/signals.h"
 
 #define TINYVMM_VERSION "0.1.0"
 
@@ -38,6 +40,18 @@ static int boot(const struct vmm_options *opts)
 	return code;
 }
 
+/* Before the first boot starts a thread: each inherits the blocked stop
+ * signals, and each enters its sandbox as it starts. */
+static int start_guards(enum sandbox_mode mode)
+{
+	sandbox_set_mode(mode);
+	if (signals_init()) {
+		fprintf(stderr, "tinyvmm: cannot start the signal thread\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int tinyvmm_main(int argc, char **argv)
 {
 	struct vmm_options opts;
@@ -56,6 +70,8 @@ static int tinyvmm_main(int argc, char **argv)
 			device_print_help(stdout);
 		return VMM_EXIT_INFO;
 	}
+	if (start_guards(opts.no_sandbox ? SANDBOX_OFF : SANDBOX_ALL))
+		return VMM_EXIT_ERROR;
 	return boot(&opts);
 }
 
@@ -105,6 +121,8 @@ static int qemu_main(int argc, char **argv)
 		else
 			qemu_cli_print_devices(stdout);
 		status = 0;
+	} else if (start_guards(q->no_reboot ? SANDBOX_ALL : SANDBOX_WORKERS)) {
+		status = 1;
 	} else if (!q->pidfile || !write_pidfile(q->pidfile)) {
 		status = qemu_run(q);
 		if (q->pidfile)

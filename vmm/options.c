@@ -10,7 +10,7 @@
 enum opt_id {
 	OPT_MEM, OPT_CPUS, OPT_SERIAL, OPT_TRACE, OPT_STATS, OPT_TIMEOUT,
 	OPT_DEVICE, OPT_DISK, OPT_INITRD, OPT_FW_CFG, OPT_GDB, OPT_GDB_WAIT,
-	OPT_GDB_ARCH, OPT_MTREE, OPT_HALT_POLL_NS, OPT_VERSION, OPT_HELP,
+	OPT_GDB_ARCH, OPT_MTREE, OPT_NO_SANDBOX, OPT_HALT_POLL_NS, OPT_VERSION, OPT_HELP,
 };
 
 struct opt_spec {
@@ -36,6 +36,7 @@ static const struct opt_spec opt_specs[] = {
 	{ NULL, "--gdb-wait", false, OPT_GDB_WAIT },
 	{ NULL, "--gdb-arch", true, OPT_GDB_ARCH },
 	{ NULL, "--mtree", false, OPT_MTREE },
+	{ NULL, "--no-sandbox", false, OPT_NO_SANDBOX },
 	{ NULL, "--halt-poll-ns", true, OPT_HALT_POLL_NS },
 	{ "-V", "--version", false, OPT_VERSION },
 	{ "-h", "--help", false, OPT_HELP },
@@ -82,6 +83,7 @@ void options_print_help(const char *prog)
 	       "                        space's flat view, then exit\n"
 	       "      --halt-poll-ns N  poll up to N ns for an interrupt before a halted\n"
 	       "                        vCPU sleeps (0: never; default: adaptive, <= 200000)\n"
+	       "      --no-sandbox      no seccomp filter on tinyvmm's threads (debugging)\n"
 	       "  -V, --version         print the version\n"
 	       "  -h, --help            print this help\n\n"
 	       "Exit codes:\n"
@@ -93,11 +95,13 @@ void options_print_help(const char *prog)
 	       "  %-5d --timeout expired\n"
 	       "  %-5d deadlock: every vCPU halted with interrupts off\n"
 	       "  %-5d the guest reset the machine (0xcf9, 8042, port 0x92, ACPI)\n"
-	       "  %-5d killed from the debugger (--gdb, gdb's kill)\n",
+	       "  %-5d killed from the debugger (--gdb, gdb's kill)\n"
+	       "  %-5d stopped by SIGTERM, SIGINT or SIGHUP (a second SIGINT: at once)\n"
+	       "  %-5d the sandbox stopped a forbidden system call (named on stderr)\n",
 	       prog, VMM_CPUS_MAX, VMM_MAX_MODULES, VMM_MAX_FW_CFG,
 	       VMM_FW_CFG_NAME_MAX - 1, VMM_EXIT_INFO, VMM_EXIT_USAGE, VMM_EXIT_ERROR,
 	       VMM_EXIT_GUEST_CRASH, VMM_EXIT_TIMEOUT, VMM_EXIT_DEADLOCK, VMM_EXIT_RESET,
-	       VMM_EXIT_KILLED);
+	       VMM_EXIT_KILLED, VMM_EXIT_SIGNAL, VMM_EXIT_SANDBOX);
 }
 
 static int parse_mem(const char *arg, struct vmm_options *o, struct error *err)
@@ -407,6 +411,9 @@ static int apply_option(enum opt_id id, const char *arg, struct vmm_options *o,
 		return parse_gdb_arch(arg, o, err);
 	case OPT_MTREE:
 		o->mtree = true;
+		return 0;
+	case OPT_NO_SANDBOX:
+		o->no_sandbox = true;
 		return 0;
 	case OPT_HALT_POLL_NS:
 		return parse_halt_poll(arg, o, err);

@@ -82,6 +82,7 @@ struct vmm_options {
 	bool gdb_wait;			/* hold the vCPUs until the debugger continues */
 	enum vmm_gdb_arch gdb_arch;
 	bool mtree;			/* print the memory regions and exit */
+	bool no_sandbox;		/* no seccomp filters (vmm/sandbox.h) */
 	long halt_poll_ns;		/* -1: adaptive default; 0: never poll */
 	char cmdline[VMM_CMDLINE_MAX];	/* the words after "--", space separated */
 	bool help, version, device_help;	/* print and exit */

@@ -29,6 +29,7 @@
 #include "vmm/boot.h"
 #include "vmm/layout.h"
 #include "vmm/machine.h"
+#include "vmm/sandbox.h"
 
 static void pc_guest_exit(void *host, int status)
 {
@@ -224,6 +225,13 @@ int pc_init_firmware(struct machine *m, struct error *err)
 	return 0;
 }
 
+/* Each device thread under its allowlist, as the machine's own threads. */
+static void pc_device_thread_start(void *host, enum device_thread kind)
+{
+	(void)host;
+	sandbox_enter(kind == DEVICE_THREAD_BLK_IO ? SANDBOX_BLK_IO : SANDBOX_SERIAL_IN);
+}
+
 static int pc_create_devices(struct machine *m, struct error *err)
 {
 	struct object *serial;
@@ -235,6 +243,7 @@ static int pc_create_devices(struct machine *m, struct error *err)
 		.ioeventfd = pc_ioeventfd, .host = m,
 		.clock = &m->clock.clock, .isa_irq = m->isa_irq,
 		.system_event = machine_system_event, .wakeup = machine_wakeup,
+		.thread_start = pc_device_thread_start,
 	};
 	m->devices = object_new(TYPE_CONTAINER);
 	m->pci.env = &m->env;		/* the reset control register at 0xCF9 */

@@ -1075,6 +1075,7 @@ int qemu_cli_exit_status(const struct qemu_cli *q, int vmm_code)
 	switch (vmm_code) {
 	case VMM_EXIT_POWEROFF:
 	case VMM_EXIT_KILLED:	/* QEMU: "Terminated via GDBstub", status 0 */
+	case VMM_EXIT_SIGNAL:	/* QEMU: "terminating on signal N", status 0 */
 		return 0;
 	case VMM_EXIT_RESET:
 		return q->no_reboot ? 0 : QEMU_CLI_REBOOT;

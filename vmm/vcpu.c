@@ -18,6 +18,7 @@
 #include "vmm/gdb/stub.h"
 #include "vmm/machine.h"
 #include "vmm/pc.h"
+#include "vmm/sandbox.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -596,6 +597,7 @@ static void *vcpu_thread(void *arg)
 	int r;
 
 	this_vcpu = v;
+	sandbox_enter(SANDBOX_VCPU);
 	if (v->id != 0 && !vcpu_wait_for_sipi(v))	/* APs start parked */
 		return NULL;
 	while (!machine_stopping(m)) {

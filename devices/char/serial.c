@@ -92,6 +92,7 @@ struct serial {
 
 	FILE *out;
 	bool owns_out;
+	bool out_failed;	/* a write failed: said once */
 	struct memory_region io;
 	pthread_mutex_t lock;
 	struct vm_clock *clock;			/* NULL: no character timeout timer */
@@ -260,6 +261,19 @@ static void rx_clear(struct serial *s)
 	pthread_cond_signal(&s->in.room);
 }
 
+/* Output that cannot be written (a closed pipe: SIGPIPE is ignored, so
+ * the write fails with EPIPE) is dropped, said once; the VM runs on. */
+static void serial_check_output(struct serial *s)
+{
+	if (!ferror(s->out))
+		return;
+	if (!s->out_failed)
+		fprintf(stderr, "tinyvmm: serial output: %s; output dropped (logged once)\n",
+			strerror(errno));
+	s->out_failed = true;
+	clearerr(s->out);
+}
+
 static void serial_transmit(struct serial *s, uint8_t c)
 {
 	if (s->mcr & MCR_LOOP) {
@@ -269,6 +283,7 @@ static void serial_transmit(struct serial *s, uint8_t c)
 		fputc(c, s->out);
 		if (c == '\n')
 			fflush(s->out);
+		serial_check_output(s);
 	}
 	/* Transmission is instant: the holding register is empty again. */
 	s->thr_pending = true;
@@ -479,6 +494,7 @@ static void *serial_reader(void *opaque)
 	unsigned room;
 	int n;
 
+	device_thread_start(&s->parent_obj, DEVICE_THREAD_SERIAL_IN);
 	pthread_mutex_lock(&s->lock);
 	while (!in->stopping) {
 		serial_feed_held(s);

@@ -399,6 +399,7 @@ static void *blk_io_thread(void *opaque)
 		{ .fd = b->stop_fd, .events = POLLIN },
 	};
 
+	device_thread_start(&b->parent_obj, DEVICE_THREAD_BLK_IO);
 	for (;;) {
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;

@@ -445,6 +445,7 @@ Test(qemu_cli, exit_status_mapping)
 		{ VMM_EXIT_USAGE, true, 1 }, { VMM_EXIT_ERROR, true, 1 },
 		{ VMM_EXIT_GUEST_CRASH, true, 1 }, { VMM_EXIT_TIMEOUT, true, 1 },
 		{ VMM_EXIT_DEADLOCK, false, 1 }, { VMM_EXIT_KILLED, false, 0 },
+		{ VMM_EXIT_SIGNAL, false, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

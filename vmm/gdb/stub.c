@@ -19,6 +19,7 @@
 #include "vmm/gdb/internal.h"
 #include "vmm/gdb/stub.h"
 #include "vmm/machine.h"
+#include "vmm/sandbox.h"
 
 static int listen_tcp(struct gdb_stub *s, const struct vmm_gdb_addr *a,
 		      struct error *err)
@@ -274,6 +275,7 @@ static void *stub_thread(void *arg)
 		{ .fd = s->event_fd, .events = POLLIN },
 	};
 
+	sandbox_enter(SANDBOX_GDB);
 	while (!vm_over(s)) {
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
