@@ -577,6 +577,9 @@ static void pit_write(void *opaque, uint64_t offset, uint64_t value,
 		channel_advance(s, &s->ch[offset], t);
 		channel_write(&s->ch[offset], (uint8_t)value, t);
 	}
+	/* IRQ 0's timer is armed from counter 0 as of now, whichever counter
+	 * was written: its edges due meanwhile (a late timer thread) first. */
+	channel_advance(s, &s->ch[0], t);
 	pit_irq_update(s, ns);
 	pthread_mutex_unlock(&s->lock);
 }

@@ -669,3 +669,21 @@ Test(i8254, control_port_reads_0_and_wide_accesses_split)
 	cr_assert_eq(inb(0x41), 0x03, "... its MSB to 0x41");
 	cr_assert_eq(status(1), ST_OUT | 1 << 4 | 2 << 1);
 }
+
+/* Found by fuzz_i8254: a write to counter 1 or 2 re-arms IRQ 0's timer, and
+ * did so from counter 0's state as of its last look, so when the timer
+ * thread was late the new deadline lay in the past and the edges due were
+ * not pulsed. Counter 0 is brought up to date first now. */
+Test(i8254, other_counters_writes_bring_counter_0_up_to_date)
+{
+	unsigned before;
+
+	program(0, 2, 10);
+	at(25);
+	before = irq0_edges;
+	fake.now = tick_ns(60);		/* the timer thread is late: nothing fired */
+	program(1, 0, 5);
+	cr_assert_eq(irq0_edges, before + 1, "the due edges, one pulse");
+	cr_assert(timer_armed());
+	cr_assert_gt(fake.timers->deadline_ns, fake.now, "armed in the past");
+}
