@@ -167,6 +167,14 @@ echo "running ${HARNESS_CMD[*]}"
 HARNESS_RC=0
 "${HARNESS_CMD[@]}" > "$HARNESS_MD" || HARNESS_RC=$?
 
+# ---- the GDB stub vs QEMU's gdbstub (issue 14): stepi rate and
+# breakpoint round trip, the same gdb, the same guest ----
+GDB_MD=$OUT/gdb.md
+GDB_CMD=(tests/bench/bench_gdb.sh "$REPS")
+echo "running ${GDB_CMD[*]}"
+GDB_RC=0
+"${GDB_CMD[@]}" > "$GDB_MD" || GDB_RC=$?
+
 # ---- summary: medians, min, max; exit cost = (loop - start) / iterations ----
 ITER=$(loop_h LOOP_ITERATIONS); ITER=${ITER:-1000000}
 IPI_ROUNDS=$(loop_h IPI_ROUNDS); IPI_ROUNDS=${IPI_ROUNDS:-20000}
@@ -500,6 +508,23 @@ HARNESS_SECTION=$OUT/harness_section.md
 echo
 cat "$HARNESS_SECTION"
 
+GDB_SECTION=$OUT/gdb_section.md
+{
+	echo "## The GDB stub"
+	echo
+	echo "Made by \`${GDB_CMD[*]}\` (run by \`make bench\`): Debian's gdb in batch mode against"
+	echo "tinyvmm's stub and QEMU's gdbstub (\`-M microvm\`, KVM) on \`tests/guests/pio_loop_mb.elf\`,"
+	echo "timed inside gdb (\`shell date\` before and after). Each \`stepi\` is a vCont;s, the stop"
+	echo "reply and gdb's register and memory reads (5 packets); each breakpoint hit is a stop, gdb's"
+	echo "reads and a resume (gdb evaluates the \`ignore\` count). On this host software breakpoints"
+	echo "are debug registers (kvm_pvm does not report int3) in both VMMs."
+	run_status bench_gdb.sh "$GDB_RC"
+	echo
+	cat "$GDB_MD"
+} > "$GDB_SECTION"
+echo
+cat "$GDB_SECTION"
+
 # ---- plot: start-up and exit costs, one panel each ----
 PLOT=docs/benchmarks.png
 if command -v gnuplot >/dev/null; then
@@ -567,6 +592,8 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	cat "$PIT_SECTION"
 	echo
 	cat "$HARNESS_SECTION"
+	echo
+	cat "$GDB_SECTION"
 	echo
 	echo "## Memory model (\`build/bench/bench_memory\`)"
 	echo

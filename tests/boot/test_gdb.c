@@ -190,7 +190,8 @@ static unsigned long long symbol(const char *elf, const char *name)
 
 /* The course workflow: the very ELF32 file that was booted, a breakpoint in
  * 64-bit C code, the stop checked against the symbol, a backtrace, a
- * global, stepping; after detach the guest finishes its self-test. */
+ * global, stepi / next / step (into a call); after detach the guest
+ * finishes its self-test with every test passed. */
 Test(gdb, break_in_long_mode_step_and_detach)
 {
 	struct session s;
@@ -199,12 +200,15 @@ Test(gdb, break_in_long_mode_step_and_detach)
 	run_gdb(&s, BUNDLED_GUEST, (const char *const[]){
 		"break guest_main", "continue", "print/x $pc", "bt",
 		"print/x boot_magic", "stepi", "print/x $pc", "next", "next",
-		"info registers cr0 efer", "detach", NULL }, 0);
+		"step", "step", "bt 2", "info registers cr0 efer", "detach", NULL }, 0);
 	expect(&s, "Breakpoint 1, guest_main");
 	cr_assert_eq(printed(&s, "$1 = "), symbol(BUNDLED_GUEST, "guest_main"), "%s", s.out);
 	expect(&s, "#0  guest_main");
 	cr_assert_eq(printed(&s, "$2 = "), 0x2badb002, "%s", s.out);
 	cr_assert_neq(printed(&s, "$3 = "), printed(&s, "$1 = "), "stepi did not move:\n%s", s.out);
+	expect(&s, "serial_init () at serial.c:");	/* step went into the call */
+	expect(&s, "#1  0x");			/* ... and bt sees its caller */
+	expect(&s, "in guest_main (");
 	expect(&s, "LME LMA");
 	expect(&s, "Remote target) detached");
 	expect_exit(&s, 100, 1);
