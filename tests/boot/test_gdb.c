@@ -315,7 +315,7 @@ Test(gdb, threads_and_hbreak)
 		"monitor info pci", "kill", NULL }, 0);
 	expect(&s, "hit Breakpoint 1, ap_main");
 	for (int i = 0; i < 4; i++) {
-		char name[32];
+		char name[48];
 
 		snprintf(name, sizeof(name), "Thread %d \"vCPU %d\"", i + 1, i);
 		expect(&s, name);
