@@ -500,11 +500,15 @@ static void rtc_stop(void)
 	rtc_pie(false);
 }
 
+/* At the stop, a periodic edge that came between the register C read and
+ * PIE's clearing is already latched in the PIC's IRR (an 8259 keeps an edge
+ * it has seen): exactly one more delivery is due then, as through the I/O
+ * APIC. */
 static void rtc_pic_irq(unsigned vector)
 {
 	(void)vector;
-	if (rtc_flag())
-		counted();
+	if (rtc_flag() && counted())
+		in_flight = (pic_irr() >> IRQ_RTC) & 1;
 	pic_eoi(IRQ_RTC);
 }
 
