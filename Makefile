@@ -16,7 +16,7 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	      -fno-sanitize-recover=all
 
 .PHONY: all guest test check unit boot asan bench fuzz fuzz-build clean help gdb
-.PHONY: coverage fuzz-long fuzz-merge
+.PHONY: coverage fuzz-long fuzz-merge soak
 all: $(VMM) guest
 	mkdir -p $(BUILD)/qemu && ln -sf ../../$(VMM) $(BUILD)/qemu/qemu-system-x86_64
 
@@ -31,6 +31,7 @@ help:
 	@echo "make fuzz-merge minimise tests/fuzz/corpus/ (-merge=1; FUZZ_MERGE_FOUND=1: with the new finds)"
 	@echo "make coverage   line and branch coverage of unit + boot tests -> build-cov/coverage.txt"
 	@echo "make bench      benchmarks vs the raw-KVM floor and QEMU -> docs/BENCHMARKS.md"
+	@echo "make soak       boots in a row, then IPI storm + timers + disk at once, idle and loaded (SOAK_MINUTES=10)"
 	@echo "make gdb        the bundled guest held at its first instruction, gdb attached"
 	@echo "make clean      remove build products"
 
@@ -170,6 +171,13 @@ coverage:
 	$(MAKE) BUILD=build-cov VMM=build-cov/tinyvmm OPTFLAGS="-O0 -g --coverage -DTINYVMM_COVERAGE" \
 		build-cov/tinyvmm build-cov/unit_tests build-cov/boot_tests guest
 	scripts/coverage.sh build-cov
+
+# Not part of check: boots in a row, then the IPI storm, the timer tests
+# and disk write/verify at once, without and with host load; each run
+# checked exactly (scripts/soak.sh, docs/RELIABILITY.md).
+SOAK_MINUTES ?= 10
+soak: $(VMM) guest
+	TINYVMM=./$(VMM) SOAK_MINUTES=$(SOAK_MINUTES) scripts/soak.sh
 
 clean:
 	rm -rf build build-asan build-fuzz build-cov tinyvmm

@@ -7,6 +7,7 @@ packages=(make gcc binutils libc6-dev linux-libc-dev libelf-dev libseccomp-dev l
 [ "${1:-}" = "--bench" ] && packages+=(qemu-system-x86 gnuplot-nox)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 [ "${1:-}" = "--coverage" ] && packages+=(gcovr)
+[ "${1:-}" = "--soak" ] && packages+=(stress-ng)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -72,6 +72,7 @@ static const int coverage_calls[] = {
 /* Joins, then machine_destroy (a raw terminal's signal hooks undone). */
 static const int main_calls[] = {
 	SCMP_SYS(close), SCMP_SYS(unlink), SCMP_SYS(flock), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(getrusage),	/* --stats: peak RSS */
 };
 
 /* The exits, eventfd kicks, /proc/loadavg (halt polling). */
