@@ -49,6 +49,8 @@ static int kvm_check_caps(struct kvm *kvm, struct error *err)
 	/* Without it devices take their notifications as MMIO exits. */
 	kvm->ioeventfd = ioctl(kvm->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0 &&
 		ioctl(kvm->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_ANY_LENGTH) > 0;
+	v = ioctl(kvm->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	kvm->sync_events = v > 0 && (v & KVM_SYNC_X86_EVENTS);
 	return 0;
 }
 
@@ -231,6 +233,8 @@ int kvm_vcpu_init(struct kvm *kvm, unsigned id, struct kvm_vcpu_handle *h,
 		h->run = NULL;
 		return error_setf(err, "mmap of vCPU %u: %s", id, strerror(errno));
 	}
+	if (kvm->sync_events)
+		h->run->kvm_valid_regs = KVM_SYNC_X86_EVENTS;
 	return kvm_vcpu_set_cpuid(kvm, h, id, err);
 }
 

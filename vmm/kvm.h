@@ -23,6 +23,10 @@ struct kvm {
 	bool tsc_deadline;
 	uint32_t tsc_khz;		/* 0: unknown */
 	bool ioeventfd;			/* any-length MMIO ioeventfds */
+	/* KVM_CAP_SYNC_REGS with the event state: each exit leaves it in
+	 * kvm_run, an entry takes it back when marked dirty (vcpu.c injects
+	 * interrupts this way, without a KVM_INTERRUPT ioctl). */
+	bool sync_events;
 };
 
 /* Opens /dev/kvm, checks the API version and every capability tinyvmm

@@ -71,6 +71,9 @@ struct vcpu {
 	int loadavg_fd;			/* /proc/loadavg, for halt polling */
 	uint64_t exits[VCPU_EXIT_REASONS];	/* by KVM exit reason, for --stats */
 	_Atomic uint64_t kicks, wakeups;	/* signals sent, sleeps ended */
+	/* Interrupts injected with the KVM_RUN's synced events, with a
+	 * KVM_INTERRUPT ioctl (KVM without KVM_CAP_SYNC_REGS). */
+	uint64_t injected_synced, injected_ioctl;
 };
 
 int vcpu_init(struct vcpu *v, struct machine *m, unsigned id,

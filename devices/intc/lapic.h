@@ -24,7 +24,7 @@
  *	if (lapic_take_nmi(l)) KVM_NMI;
  *	v = lapic_pending_vector(l);
  *	if (v >= 0 && run->ready_for_interrupt_injection && run->if_flag)
- *		{ KVM_INTERRUPT(v); lapic_accept(l, v); }
+ *		{ inject(v); lapic_accept(l, v); }	(with KVM_RUN or KVM_INTERRUPT)
  *	else if (v >= 0) run->request_interrupt_window = 1;
  *	run->cr8 = lapic_cr8(l);
  * On HLT it sleeps until lapic_has_wake_event(l, run->if_flag); ops->notify and the timer
