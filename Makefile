@@ -85,7 +85,8 @@ asan:
 		TINYVMM=build-asan/tinyvmm build-asan/boot_tests
 
 BENCH := $(BUILD)/bench
-BENCH_BIN := $(BENCH)/measure $(BENCH)/raw_kvm $(BENCH)/bench_memory $(BENCH)/exit_mb.elf
+BENCH_BIN := $(BENCH)/measure $(BENCH)/raw_kvm $(BENCH)/bench_memory $(BENCH)/wake_pingpong \
+	     $(BENCH)/exit_mb.elf
 
 $(BENCH)/measure: $(BUILD)/tests/bench/measure.o
 	@mkdir -p $(dir $@)
