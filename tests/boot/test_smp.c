@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/guests/loop.h"
 #include "vmm_run.h"
 
 static struct vmm_result res;
@@ -63,3 +64,55 @@ Test(smp, one_cpu) { check_cpus(1); }
 Test(smp, two_cpus) { check_cpus(2); }
 Test(smp, four_cpus) { check_cpus(4); }
 Test(smp, eight_cpus) { check_cpus(8); }
+
+/* From --stats: vCPU @cpu's interrupts injected (with KVM_RUN's synced
+ * events plus with KVM_INTERRUPT), or -1 without that line. */
+static long injected(const char *err, int cpu)
+{
+	char key[64];
+	const char *p;
+	long synced, ioctl;
+
+	snprintf(key, sizeof(key), "vcpu%d interrupts: injected", cpu);
+	p = strstr(err, key);
+	if (!p || sscanf(p + strlen(key), " %ld with KVM_RUN's synced events, %ld",
+			 &synced, &ioctl) != 2)
+		return -1;
+	return synced + ioctl;
+}
+
+/* The IPI benchmark guest in each configuration `make bench` times: CPU 0
+ * gets IPI_ROUNDS pongs (0x40), CPU 1 as many pings (0x41), each injected
+ * exactly once, whether the target polled or slept in hlt. */
+static void check_pingpong(const char *guest, const char *halt_poll_ns)
+{
+	static const char *const want[] = { "delivered: 0x40=", "delivered: 0x41=" };
+	char line[64];
+
+	vmm_run((const char *const[]){ "--stats", "--halt-poll-ns", halt_poll_ns, "-c", "2",
+				       guest, NULL }, 120, &res);
+	cr_assert_eq(res.code, 1, "%s --halt-poll-ns %s: exit %d\n%s", guest, halt_poll_ns,
+		     res.code, res.err);
+	for (int cpu = 0; cpu < 2; cpu++) {
+		snprintf(line, sizeof(line), "%s%d\n", want[cpu], IPI_ROUNDS);
+		cr_assert(strstr(res.err, line), "no '%s' in:\n%s", line, res.err);
+		cr_assert_eq(injected(res.err, cpu), IPI_ROUNDS, "vcpu%d:\n%s", cpu, res.err);
+	}
+}
+
+Test(smp, ipi_pingpong_xapic_polling)
+{
+	check_pingpong(TEST_GUEST("ipi_pingpong_mb.elf"), "200000");
+}
+Test(smp, ipi_pingpong_xapic_sleeping)
+{
+	check_pingpong(TEST_GUEST("ipi_pingpong_mb.elf"), "0");
+}
+Test(smp, ipi_pingpong_x2apic_polling)
+{
+	check_pingpong(TEST_GUEST("ipi_pingpong_x2_mb.elf"), "200000");
+}
+Test(smp, ipi_pingpong_x2apic_sleeping)
+{
+	check_pingpong(TEST_GUEST("ipi_pingpong_x2_mb.elf"), "0");
+}
