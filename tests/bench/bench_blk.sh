@@ -60,16 +60,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Without QEMU the rest still runs; the note goes to stderr now and into
-# the report (stdout, Markdown) with the table.
-have_qemu=0
-NO_QEMU_NOTE=""
-if command -v "$QEMU" >/dev/null 2>&1; then
-	have_qemu=1
-else
-	NO_QEMU_NOTE="QEMU: $QEMU not installed: its columns are skipped (\"-\")."
-	echo "# $NO_QEMU_NOTE" >&2
-fi
+# Without QEMU the rest still runs (tests/bench/lib.sh).
+. tests/bench/lib.sh	# check_qemu, stats, median, fmt, ratio (the cwd is the root)
+check_qemu
 
 # QEMU's machine: the guest is multiboot (-kernel), the disk a modern-only
 # virtio-blk-pci device, like tinyvmm's. Kept here so the printed command
@@ -176,7 +169,6 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	if [ "$have_qemu" = 1 ]; then run_qemu "$rep" no-event-idx; fi
 done
 
-. tests/bench/lib.sh	# stats, median, fmt, ratio (the cwd is the root)
 
 # row LABEL TV_WHO QEMU_WHO FIGURE DD_FIGURE DECIMALS
 row() {

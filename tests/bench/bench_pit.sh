@@ -58,14 +58,9 @@ keep_work=0
 trap '[ "$keep_work" = 1 ] || rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
-have_qemu=0
-NO_QEMU_NOTE=""
-if command -v "$QEMU" >/dev/null 2>&1; then
-	have_qemu=1
-else
-	NO_QEMU_NOTE="QEMU: $QEMU not installed: its column is skipped (\"-\")."
-	echo "# $NO_QEMU_NOTE" >&2
-fi
+# Without QEMU the rest still runs (tests/bench/lib.sh).
+. tests/bench/lib.sh	# check_qemu, stats, median, fmt, ratio (the cwd is the root)
+check_qemu
 have_perf=0
 NO_PERF_NOTE=""
 if perf stat -e kvm:kvm_userspace_exit -x, -o /dev/null true >/dev/null 2>&1; then
@@ -189,7 +184,6 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	fi
 done
 
-. tests/bench/lib.sh	# stats, median, fmt, ratio (the cwd is the root)
 
 # row LABEL FIGURE DECIMALS [QEMU_CELL]: tinyvmm, QEMU, tinyvmm/QEMU; a
 # QEMU_CELL replaces QEMU's (a figure it has not).

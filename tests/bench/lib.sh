@@ -1,5 +1,19 @@
 # Shared by the bench scripts (sourced): medians and table cells from
-# $RES, a file of "who figure value" lines, one per sample.
+# $RES, a file of "who figure value" lines, one per sample; whether QEMU
+# is here to compare with.
+
+# check_qemu: have_qemu=1 when $QEMU can be run; else 0, and NO_QEMU_NOTE
+# says so, on stderr now and in the report (Markdown, stdout) later.
+check_qemu() {
+	have_qemu=0
+	NO_QEMU_NOTE=""
+	if command -v "$QEMU" >/dev/null 2>&1; then
+		have_qemu=1
+	else
+		NO_QEMU_NOTE="QEMU: $QEMU not installed: its figures are skipped (\"-\")."
+		echo "# $NO_QEMU_NOTE" >&2
+	fi
+}
 
 # stats WHO FIGURE: "median min max" of the samples, or nothing. %.10g so
 # large values are not printed in e-notation.
