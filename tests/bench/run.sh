@@ -464,7 +464,12 @@ IPI_SECTION=$OUT/ipi_section.md
 		echo "  ($(ratio "$RTN" "$RTRN") ×). The floor of *any* userspace LAPIC without polling on this host is"
 		echo "  that in-kernel round trip with its 5 LAPIC exits each made a trip to user space at the"
 		echo "  raw-KVM cost ($(num "$MMIO_EXIT" 1) µs per MMIO exit instead of $(num "$ERM" 1)): $RTRN + 5 × ($(num "$MMIO_EXIT" 1) − $(num "$ERM" 1)) = $FLOOR µs,"
-		echo "  $(ratio "$FLOOR" "$RTQ") × QEMU's round trip (which polls); tinyvmm's own logic adds $(calc "$RTN - $FLOOR") µs to it."
+		echo "  $(ratio "$FLOOR" "$RTQ") × QEMU's round trip (which polls). A lower bound: a halted vCPU of a userspace"
+		echo "  LAPIC also leaves KVM_RUN at its HLT and, woken, enters it again, which loads the vCPU anew"
+		echo "  (\`perf record\` of a LAPIC exit here: kvm_arch_vcpu_load's MSR reads, each trapped by the outer"
+		echo "  hypervisor, are its largest single cost); an in-kernel halt resumes inside KVM_RUN. tinyvmm"
+		echo "  without polling is $(calc "$RTN - $FLOOR") µs above that bound: those 2 re-entries and tinyvmm's own"
+		echo "  work per exit (its MMIO exit $(num "$MMIO_T" 0) ns vs the raw $(num "$MMIO_R" 0) ns, LAPIC emulation on top)."
 	fi
 	echo "- A VMX host with APICv and posted interrupts would take away more: EOI of an edge vector"
 	echo "  and interrupt delivery to a running vCPU without any exit, the ICR write as a short APIC-write"
