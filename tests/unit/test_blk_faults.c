@@ -1,7 +1,7 @@
 /* virtio-blk under host I/O faults, end to end without KVM: the test is the
- * guest driver (one split queue, polled; no interrupts), the device's I/O
- * thread does the requests against a temporary disk file, and a shim fails
- * the host calls the test chooses.
+ * guest driver (tests/unit/virtio_blk_driver.h; one split queue, polled; no
+ * interrupts), the device's I/O thread does the requests against a
+ * temporary disk file, and a shim fails the host calls the test chooses.
  *
  * The shim: the unit tests link with -Wl,--wrap= for preadv, pwritev and
  * fallocate, so every such call of the device comes to a __wrap_ function
@@ -22,17 +22,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "devices/device.h"
-#include "devices/error.h"
-#include "devices/object.h"
-#include "devices/pci/pci.h"
-#include "devices/virtio/virtio_pci.h"
-#include "memory/address_space.h"
-#include "memory/ramblock.h"
-#include "memory/region.h"
+#include "tests/unit/virtio_blk_driver.h"
 
 /* ======================================================================
  * The fault shim
@@ -187,71 +179,13 @@ int fdatasync(int fd)
  * The machine, the disk, the log
  * ====================================================================== */
 
-#define MIB		(1u << 20)
-#define RAM_SIZE	(4 * MIB)
-#define BAR4_ADDR	0x800000000ull
-/* A hang guard, not a timing: a request the I/O thread never completes
- * fails the test instead of hanging it; generous for a loaded host. */
-#define TIMEOUT_NS	(60ll * 1000 * 1000 * 1000)
-#define DISK_SIZE	(4 * MIB)
-#define SECTOR		512
-
-/* Guest RAM: the rings, one header and status byte per slot, data. */
+/* Queue 0 of 64 entries: its rings wrap many times under the random
+ * faults. SEG: one WRITE_ZEROES segment per slot, after the status bytes. */
 #define QSIZE		64
-#define DESC		0x10000
-#define AVAIL		0x11000
-#define USED		0x12000
-#define HDR(s)		(0x20000ull + 16ull * (s))
-#define STATUS(s)	(0x22000ull + (s))
-#define SEG(s)		(0x23000ull + 16ull * (s))	/* WRITE_ZEROES segments */
-#define DATA		0x100000ull
+#define SEG(s)		(0x23000ull + 16ull * (s))
 
-/* virtio-blk (virtio 1.2, 5.2) */
-#define T_IN		0
-#define T_OUT		1
-#define T_FLUSH		4
-#define T_DISCARD	11
-#define T_WRITE_ZEROES	13
-#define S_OK		0
-#define S_IOERR		1
-#define F_FLUSH		9
-#define F_DISCARD	13
-#define F_WRITE_ZEROES	14
-
-/* virtio-pci common configuration (4.1.4.3) */
-enum {
-	DFSELECT = 0x00, DF = 0x04, GFSELECT = 0x08, GF = 0x0c, STATUS_REG = 0x14,
-	Q_SELECT = 0x16, Q_SIZE = 0x18, Q_ENABLE = 0x1c, Q_NOFF = 0x1e,
-	Q_DESC = 0x20, Q_AVAIL = 0x28, Q_USED = 0x30,
-};
-
-static struct ram_block ram;
-static struct memory_region sys_root, io_root, ram_mr, pci_mem;
-static struct address_space *sys_as, *io_as;
-static struct pci_bus bus;
-static struct device_env env;
-static struct object *blk;
-static char disk_path[64];
-static int disk_fd = -1;
 static FILE *log_file;		/* what the device wrote on stderr */
 static int real_stderr = -1;
-
-static uint8_t pattern(uint64_t off)
-{
-	return (uint8_t)(off * 7 + off / SECTOR * 13 + 1);
-}
-
-static void make_disk(void)
-{
-	static uint8_t buf[DISK_SIZE];
-
-	strcpy(disk_path, "/tmp/tinyvmm-faults-XXXXXX");
-	disk_fd = mkstemp(disk_path);
-	cr_assert_geq(disk_fd, 0);
-	for (uint64_t i = 0; i < DISK_SIZE; i++)
-		buf[i] = pattern(i);
-	cr_assert_eq(pwrite(disk_fd, buf, DISK_SIZE, 0), DISK_SIZE);
-}
 
 /* The disk file's bytes [@off, +@len) equal @want. */
 static void assert_file_holds(uint64_t off, const uint8_t *want, size_t len)
@@ -312,233 +246,44 @@ static int no_msi(void *host, uint64_t addr, uint32_t data)
 	return 0;
 }
 
-static void machine_init(void)
+static void suite_init(void)
 {
-	cr_assert_eq(ram_block_init(&ram, "ram", RAM_SIZE), 0);
-	memory_region_init_container(&sys_root, "system", UINT64_MAX);
-	memory_region_init_container(&io_root, "io", 0x10000);
-	memory_region_init_ram(&ram_mr, "ram", &ram, 0, RAM_SIZE);
-	memory_region_init_container(&pci_mem, "pci-mem", UINT64_MAX);
-	memory_transaction_begin();
-	memory_region_add_subregion(&sys_root, 0, &ram_mr, 0);
-	memory_region_add_subregion(&sys_root, 0, &pci_mem, -1);
-	memory_transaction_commit();
-	sys_as = address_space_new("system", &sys_root);
-	io_as = address_space_new("io", &io_root);
-	pci_bus_init(&bus, &pci_mem, &io_root);
-	env = (struct device_env){
-		.system_memory = &sys_root, .io_space = &io_root, .dma = sys_as,
-		.pci = &bus, .msi = no_msi,
-	};
-	blk = NULL;
+	machine_init_with(QSIZE, no_msi);
 	faults_set(NULL, 0);
-	make_disk();
 	capture_stderr();
 }
 
-static void machine_fini(void)
+static void suite_fini(void)
 {
-	object_free(blk);	/* the I/O thread is joined */
-	blk = NULL;
-	pci_bus_destroy(&bus);
-	address_space_destroy(sys_as);
-	address_space_destroy(io_as);
-	memory_region_del_subregion(&sys_root, &ram_mr);
-	memory_region_del_subregion(&sys_root, &pci_mem);
-	ram_block_destroy(&ram);
-	close(disk_fd);
-	unlink(disk_path);
+	machine_fini();
 	restore_stderr();
 }
 
-TestSuite(blk_faults, .init = machine_init, .fini = machine_fini, .timeout = 60);
+TestSuite(blk_faults, .init = suite_init, .fini = suite_fini, .timeout = 60);
 
 /* ======================================================================
- * The guest's driver
+ * The guest's driver: polled, in ring order
  * ====================================================================== */
 
-static void *ram_ptr(uint64_t gpa)
-{
-	cr_assert_lt(gpa, RAM_SIZE);
-	return ram.host + gpa;
-}
-
-static void put16(uint64_t gpa, uint16_t v) { memcpy(ram_ptr(gpa), &v, 2); }
-static void put32(uint64_t gpa, uint32_t v) { memcpy(ram_ptr(gpa), &v, 4); }
-static void put64(uint64_t gpa, uint64_t v) { memcpy(ram_ptr(gpa), &v, 8); }
-static uint32_t get32(uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, ram_ptr(gpa), 4);
-	return v;
-}
-
-static void io_out(uint16_t port, uint32_t v, unsigned size)
-{
-	cr_assert_eq(address_space_write(io_as, port, &v, size), MEMTX_OK);
-}
-
-static unsigned slot;
-
-static uint32_t cfg_read(unsigned off, unsigned size)
-{
-	uint32_t v = 0;
-
-	io_out(0xcf8, 0x80000000u | slot << 11 | (off & 0xfc), 4);
-	address_space_read(io_as, 0xcfc + (off & 3), &v, size);
-	return v;
-}
-
-static void cfg_write(unsigned off, uint32_t v, unsigned size)
-{
-	io_out(0xcf8, 0x80000000u | slot << 11 | (off & 0xfc), 4);
-	io_out((uint16_t)(0xcfc + (off & 3)), v, size);
-}
-
-static uint64_t common_read(unsigned off, unsigned size)
-{
-	uint64_t v = 0;
-
-	address_space_read(sys_as, BAR4_ADDR + VIRTIO_PCI_COMMON_OFF + off, &v, size);
-	return v;
-}
-
-static void common_write(unsigned off, uint64_t v, unsigned size)
-{
-	cr_assert_eq(address_space_write(sys_as, BAR4_ADDR + VIRTIO_PCI_COMMON_OFF + off,
-					 &v, size), MEMTX_OK);
-}
-
-static struct {
-	uint16_t avail_idx, used_seen, next_desc;
-	uint64_t notify_addr;
-} drv;
-
-/* The notify capability's multiplier (cfg_type 2). */
-static uint32_t notify_mult(void)
-{
-	for (unsigned off = cfg_read(PCI_CAPABILITY_LIST, 1); off; off = cfg_read(off + 1, 1))
-		if (cfg_read(off, 1) == PCI_CAP_ID_VNDR && cfg_read(off + 3, 1) == 2)
-			return cfg_read(off + 16, 4);
-	cr_assert_fail("no notify capability");
-	return 0;
-}
-
-static uint64_t device_features(void)
-{
-	uint64_t f;
-
-	common_write(DFSELECT, 0, 4);
-	f = common_read(DF, 4);
-	common_write(DFSELECT, 1, 4);
-	return f | common_read(DF, 4) << 32;
-}
-
-/* Reset, features (VERSION_1 and whatever of FLUSH, WRITE_ZEROES, DISCARD
- * is offered), queue 0 of QSIZE entries, DRIVER_OK. */
+/* Features: VERSION_1 and whatever of FLUSH, WRITE_ZEROES, DISCARD is
+ * offered. */
 static void drv_init(void)
 {
-	uint64_t f = device_features() & (1ull << VIRTIO_F_VERSION_1 | 1ull << F_FLUSH |
-					   1ull << F_WRITE_ZEROES | 1ull << F_DISCARD);
-	uint8_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
-
-	common_write(STATUS_REG, 0, 1);
-	common_write(STATUS_REG, st, 1);
-	common_write(GFSELECT, 0, 4);
-	common_write(GF, (uint32_t)f, 4);
-	common_write(GFSELECT, 1, 4);
-	common_write(GF, f >> 32, 4);
-	common_write(STATUS_REG, st |= VIRTIO_STATUS_FEATURES_OK, 1);
-	cr_assert_eq(common_read(STATUS_REG, 1), st, "FEATURES_OK refused");
-	memset(ram_ptr(DESC), 0, 0x3000);
-	memset(&drv, 0, sizeof(drv));
-	common_write(Q_SELECT, 0, 2);
-	common_write(Q_SIZE, QSIZE, 2);
-	common_write(Q_DESC, DESC, 8);
-	common_write(Q_AVAIL, AVAIL, 8);
-	common_write(Q_USED, USED, 8);
-	drv.notify_addr = BAR4_ADDR + VIRTIO_PCI_NOTIFY_OFF +
-			  common_read(Q_NOFF, 2) * notify_mult();
-	common_write(Q_ENABLE, 1, 2);
-	common_write(STATUS_REG, st | VIRTIO_STATUS_DRIVER_OK, 1);
-	cr_assert_eq(common_read(STATUS_REG, 1), st | VIRTIO_STATUS_DRIVER_OK);
+	drv_init_with(device_features() & (VERSION_1 | 1ull << BLK_F_FLUSH |
+					   1ull << BLK_F_WRITE_ZEROES |
+					   1ull << BLK_F_DISCARD));
 }
 
-/* A realized virtio-blk-pci on the disk, found, BAR 4 mapped, driver up. */
+/* The device on the disk, found, its BARs mapped, MSI-X off (polled: no
+ * interrupts), the driver up. */
 static void start(void)
 {
 	struct error err = { "" };
-	char props[96];
 
-	blk = object_new("virtio-blk-pci");
-	cr_assert_not_null(blk);
-	snprintf(props, sizeof(props), "path=%s", disk_path);
-	cr_assert_eq(object_property_parse_list(blk, props, &err), 0, "%s", err.msg);
-	cr_assert_eq(device_realize((struct device *)blk, &env, &err), 0, "%s", err.msg);
-	for (slot = 0; cfg_read(PCI_VENDOR_ID, 2) != VIRTIO_PCI_VENDOR; slot++)
-		cr_assert_lt(slot, 31, "no virtio device on bus 0");
-	cfg_write(PCI_BASE_ADDRESS_0 + 4 * 4, (uint32_t)BAR4_ADDR, 4);
-	cfg_write(PCI_BASE_ADDRESS_0 + 4 * 5, (uint32_t)(BAR4_ADDR >> 32), 4);
-	cfg_write(PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	cr_assert_eq(blk_create(NULL, &err), 0, "realize: %s", err.msg);
+	pci_setup();
+	cfg_write(caps.msix + 2, 0, 2);
 	drv_init();
-}
-
-struct buf {
-	uint64_t gpa;
-	uint32_t len;
-	bool writable;
-};
-
-/* Descriptors in turn, chained; the chain made available. Its head. */
-static uint16_t post_chain(const struct buf *b, unsigned n)
-{
-	uint16_t head = drv.next_desc;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t d = DESC + 16ull * ((head + i) % QSIZE);
-
-		put64(d, b[i].gpa);
-		put32(d + 8, b[i].len);
-		put16(d + 12, (uint16_t)((b[i].writable ? VIRTQ_DESC_F_WRITE : 0) |
-					 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)));
-		put16(d + 14, (uint16_t)((head + i + 1) % QSIZE));
-	}
-	drv.next_desc = (uint16_t)((head + n) % QSIZE);
-	put16(AVAIL + 4 + 2 * (drv.avail_idx % QSIZE), head);
-	drv.avail_idx++;
-	__atomic_store_n((uint16_t *)ram_ptr(AVAIL + 2), drv.avail_idx, __ATOMIC_RELEASE);
-	return head;
-}
-
-/* Request @s: header, @n data buffers, status byte (pre-set to 0xee). */
-static uint16_t post_req(unsigned s, uint32_t type, uint64_t sector,
-			 const struct buf *data, unsigned n)
-{
-	struct buf b[8];
-
-	cr_assert_leq(n, 6);
-	put32(HDR(s), type);
-	put32(HDR(s) + 4, 0);
-	put64(HDR(s) + 8, sector);
-	*(uint8_t *)ram_ptr(STATUS(s)) = 0xee;
-	b[0] = (struct buf){ HDR(s), 16, false };
-	for (unsigned i = 0; i < n; i++)
-		b[i + 1] = data[i];
-	b[n + 1] = (struct buf){ STATUS(s), 1, true };
-	return post_chain(b, n + 2);
-}
-
-/* A read or write of @len bytes at RAM @gpa, as one buffer. */
-static uint16_t post_rw(unsigned s, uint32_t type, uint64_t sector, uint64_t gpa,
-			uint32_t len)
-{
-	return post_req(s, type, sector, &(struct buf){ gpa, len, type == T_IN }, 1);
-}
-
-static uint16_t post_flush(unsigned s)
-{
-	return post_req(s, T_FLUSH, 0, NULL, 0);
 }
 
 static uint16_t post_zero(unsigned s, uint32_t type, uint64_t sector, uint32_t n)
@@ -549,70 +294,40 @@ static uint16_t post_zero(unsigned s, uint32_t type, uint64_t sector, uint32_t n
 	return post_req(s, type, 0, &(struct buf){ SEG(s), 16, false }, 1);
 }
 
-static void kick(void)
-{
-	uint16_t q = 0;
-
-	cr_assert_eq(address_space_write(sys_as, drv.notify_addr, &q, 2), MEMTX_OK);
-}
-
-static uint16_t used_idx(void)
-{
-	return __atomic_load_n((uint16_t *)ram_ptr(USED + 2), __ATOMIC_ACQUIRE);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000ll + t.tv_nsec;
-}
-
 /* Kicks, waits until the device has used everything made available, and
  * checks the used entries since the last call: each names a head posted
  * in @heads[@n] (in ring order: the I/O thread serves in order), once. */
 static void complete(const uint16_t *heads, unsigned n, uint32_t *lens)
 {
-	int64_t t0 = now_ns();
-
 	kick();
-	while (used_idx() != drv.avail_idx) {
-		cr_assert_lt(now_ns() - t0, TIMEOUT_NS, "used.idx %u, want %u: a request "
-			     "lost, or completed twice", used_idx(), drv.avail_idx);
-		usleep(100);
-	}
+	wait_all_used();
 	cr_assert_eq((uint16_t)(drv.used_seen + n), drv.avail_idx);
-	for (unsigned i = 0; i < n; i++, drv.used_seen++) {
-		uint64_t e = USED + 4 + 8ull * (drv.used_seen % QSIZE);
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t id, len;
 
-		cr_assert_eq(get32(e), heads[i], "used entry %u: id %u, want %u",
-			     drv.used_seen, get32(e), heads[i]);
+		next_used(&id, &len);
+		cr_assert_eq(id, heads[i], "used entry %u: id %u, want %u",
+			     (uint16_t)(drv.used_seen - 1), id, heads[i]);
 		if (lens)
-			lens[i] = get32(e + 4);
+			lens[i] = len;
 	}
-}
-
-static uint8_t status_of(unsigned s)
-{
-	return *(uint8_t *)ram_ptr(STATUS(s));
 }
 
 /* One request in slot 0, completed: its status. */
 static uint8_t do_flush(void)
 {
-	uint16_t h = post_flush(0);
+	uint16_t h = blk_post(0, T_FLUSH, 0, 0, 0);
 
 	complete(&h, 1, NULL);
-	return status_of(0);
+	return blk_status(0);
 }
 
 static uint8_t do_rw(uint32_t type, uint64_t sector, uint64_t gpa, uint32_t len)
 {
-	uint16_t h = post_rw(0, type, sector, gpa, len);
+	uint16_t h = blk_post(0, type, sector, gpa, len);
 
 	complete(&h, 1, NULL);
-	return status_of(0);
+	return blk_status(0);
 }
 
 /* After the test's requests: one more, served after all of them (the I/O
@@ -632,15 +347,6 @@ static void fill(uint64_t gpa, uint8_t seed, size_t len)
 
 	for (size_t i = 0; i < len; i++)
 		p[i] = (uint8_t)(seed + i * 31 + i / 251);
-}
-
-/* RAM at @gpa holds the disk's original pattern from byte @off. */
-static void assert_ram_is_pattern(uint64_t gpa, uint64_t off, size_t len)
-{
-	const uint8_t *p = ram_ptr(gpa);
-
-	for (size_t i = 0; i < len; i++)
-		cr_assert_eq(p[i], pattern(off + i), "RAM byte %zu of %zu", i, len);
 }
 
 /* ======================================================================
@@ -671,9 +377,9 @@ Test(blk_faults, eintr_and_short_reads_are_retried)
 	memset(ram_ptr(DATA), 0, 8192);
 	h = post_req(0, T_IN, 16, split_read, 3);
 	complete(&h, 1, &len);
-	cr_assert_eq(status_of(0), S_OK);
+	cr_assert_eq(blk_status(0), S_OK);
 	cr_assert_eq(len, 8192 + 1, "used.len: all data and the status");
-	assert_ram_is_pattern(DATA, 16 * SECTOR, 8192);
+	assert_ram_is_disk(DATA, 16 * SECTOR, 8192);
 	cr_assert_eq(shim_read(&shim.injected), 5, "every fault was hit");
 	cr_assert_eq(shim_read(&shim.calls[IO_PREADV]), 6, "5 faults, then the rest");
 	cr_assert_eq(log_lines("tinyvmm"), 0, "retried calls are not failures");
@@ -695,7 +401,7 @@ Test(blk_faults, eintr_and_short_writes_are_retried)
 	memcpy(want, ram_ptr(DATA), sizeof(want));
 	h = post_req(0, T_OUT, 32, split_write, 3);
 	complete(&h, 1, NULL);
-	cr_assert_eq(status_of(0), S_OK);
+	cr_assert_eq(blk_status(0), S_OK);
 	assert_file_holds(32 * SECTOR, want, sizeof(want));
 	assert_file_is_pattern(31 * SECTOR, SECTOR);	/* the neighbours */
 	assert_file_is_pattern(48 * SECTOR, SECTOR);
@@ -731,19 +437,19 @@ Test(blk_faults, eio_and_enospc_fail_the_request_and_are_logged_once)
 		bool write = s < 6 || s == 8;
 
 		fill(DATA + 4096 * s, (uint8_t)s, 4096);
-		h[s] = post_rw(s, write ? T_OUT : T_IN, 64 + 8 * s, DATA + 4096 * s, 4096);
+		h[s] = blk_post(s, write ? T_OUT : T_IN, 64 + 8 * s, DATA + 4096 * s, 4096);
 	}
 	memcpy(want, ram_ptr(DATA + 4096 * 8), sizeof(want));
 	complete(h, 10, len);
 	for (unsigned s = 0; s < 8; s++) {
-		cr_assert_eq(status_of(s), S_IOERR, "request %u", s);
+		cr_assert_eq(blk_status(s), S_IOERR, "request %u", s);
 		cr_assert_eq(len[s], 1, "request %u: a failed request returns no data", s);
 	}
-	cr_assert_eq(status_of(8), S_OK, "the device serves on after failures");
-	cr_assert_eq(status_of(9), S_OK);
+	cr_assert_eq(blk_status(8), S_OK, "the device serves on after failures");
+	cr_assert_eq(blk_status(9), S_OK);
 	cr_assert_eq(len[9], 4096 + 1);
 	assert_file_holds((64 + 8 * 8) * SECTOR, want, sizeof(want));
-	assert_ram_is_pattern(DATA + 4096 * 9, (64 + 8 * 9) * SECTOR, 4096);
+	assert_ram_is_disk(DATA + 4096 * 9, (64 + 8 * 9) * SECTOR, 4096);
 	for (unsigned s = 0; s < 3; s++)	/* failed before writing */
 		assert_file_is_pattern((64 + 8 * s) * SECTOR, 4096);
 	cr_assert_eq(shim_read(&shim.injected), 9);
@@ -763,7 +469,7 @@ static uint8_t do_zero(uint32_t type, uint64_t sector, uint32_t n)
 	uint16_t h = post_zero(0, type, sector, n);
 
 	complete(&h, 1, NULL);
-	return status_of(0);
+	return blk_status(0);
 }
 
 static void assert_file_zero(uint64_t off, size_t len)
@@ -787,7 +493,7 @@ Test(blk_faults, write_zeroes_retries_eintr_and_falls_back_to_writes)
 	assert_file_zero(128 * SECTOR, 8 * SECTOR);
 	cr_assert_eq(shim_read(&shim.calls[IO_FALLOCATE]), 3, "EINTR twice, then done");
 	cr_assert_eq(shim_read(&shim.calls[IO_PWRITEV]), 0, "no fallback for EINTR");
-	if (device_features() & 1ull << F_DISCARD) {	/* the file can punch holes */
+	if (device_features() & 1ull << BLK_F_DISCARD) {	/* the file can punch holes */
 		faults_set(eintr, 1);
 		cr_assert_eq(do_zero(T_DISCARD, 128, 8), S_OK);
 		cr_assert_eq(shim_read(&shim.calls[IO_FALLOCATE]), 3);
@@ -814,7 +520,7 @@ Test(blk_faults, write_zeroes_and_discard_fail_with_ioerr_when_all_ways_fail)
 	cr_assert_eq(do_zero(T_WRITE_ZEROES, 128, 8), S_IOERR);
 	cr_assert_eq(log_lines("discard/write-zeroes failed: No space left on device"), 1);
 	assert_file_is_pattern(128 * SECTOR, 8 * SECTOR);
-	if (device_features() & 1ull << F_DISCARD) {	/* the file can punch holes */
+	if (device_features() & 1ull << BLK_F_DISCARD) {	/* the file can punch holes */
 		cr_assert_eq(do_zero(T_DISCARD, 128, 8), S_IOERR);
 		cr_assert_eq(log_lines("discard/write-zeroes failed: Input/output error"), 1);
 	}
@@ -949,12 +655,12 @@ Test(blk_faults, every_request_completes_once_under_random_faults)
 			uint64_t sector = write ? (b * PER_BATCH + s) * 8 : 4096 + s * 8;
 
 			fill(DATA + 4096 * s, (uint8_t)(b * PER_BATCH + s), 4096);
-			h[s] = post_rw(s, write ? T_OUT : T_IN, sector, DATA + 4096 * s, 4096);
+			h[s] = blk_post(s, write ? T_OUT : T_IN, sector, DATA + 4096 * s, 4096);
 		}
 		complete(h, PER_BATCH, len);
 		for (unsigned s = 0; s < PER_BATCH; s++) {
 			bool write = s % 2;
-			uint8_t st = status_of(s);
+			uint8_t st = blk_status(s);
 
 			cr_assert(st == S_OK || st == S_IOERR, "status %#x", st);
 			ioerr += st == S_IOERR;
@@ -964,7 +670,7 @@ Test(blk_faults, every_request_completes_once_under_random_faults)
 				assert_file_holds((b * PER_BATCH + s) * 8 * SECTOR,
 						  ram_ptr(DATA + 4096 * s), 4096);
 			else if (st == S_OK)
-				assert_ram_is_pattern(DATA + 4096 * s, (4096 + s * 8) * SECTOR,
+				assert_ram_is_disk(DATA + 4096 * s, (4096 + s * 8) * SECTOR,
 						      4096);
 		}
 	}

@@ -1,9 +1,10 @@
-/* virtio-blk-pci end to end, without KVM: the test is the guest driver. It
- * reaches the device only as a guest would, through config mechanism #1 on
- * the I/O space and MMIO/RAM accesses on the system address space; the
- * device's own I/O thread does the requests against a temporary disk file,
- * and MSI-X messages land in a log. Each wait has a timeout, so a lost
- * completion fails the test instead of hanging it.
+/* virtio-blk-pci end to end, without KVM: the test is the guest driver
+ * (tests/unit/virtio_blk_driver.h). It reaches the device only as a guest
+ * would, through config mechanism #1 on the I/O space and MMIO/RAM accesses
+ * on the system address space; the device's own I/O thread does the
+ * requests against a temporary disk file, and MSI-X messages land in a log.
+ * Each wait has a timeout, so a lost completion fails the test instead of
+ * hanging it.
  *
  * virtio 1.2: 2.1 (status), 2.7 (split virtqueues), 4.1 (virtio over PCI),
  * 5.2 (block device). */
@@ -19,77 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "devices/device.h"
-#include "devices/error.h"
 #include "devices/object.h"
-#include "devices/pci/pci.h"
 #include "devices/virtio/virtio_blk.h"
-#include "devices/virtio/virtio_pci.h"
-#include "memory/address_space.h"
-#include "memory/ramblock.h"
-#include "memory/region.h"
+#include "tests/unit/virtio_blk_driver.h"
 
-/* ---- the fake machine ---- */
-
-#define MIB		(1u << 20)
-#define RAM_SIZE	(4 * MIB)
-#define BAR1_ADDR	0xc0000000ull		/* MSI-X table + PBA */
-#define BAR4_ADDR	0x800000000ull		/* above 4 GiB: both halves */
-#define MSI_ADDR	0xfee00000u
-#define MSI_DATA_Q	0x41			/* vector 0: the queue */
-#define MSI_DATA_CFG	0x42			/* vector 1: config changes */
-#define TIMEOUT_NS	(5ll * 1000 * 1000 * 1000)
-
-/* Guest RAM layout. */
-#define QSIZE		256			/* the device's maximum */
-#define DESC		0x10000
-#define AVAIL		0x11000
-#define USED		0x12000
-#define HDR(slot)	(0x20000ull + 16ull * (slot))
-#define STATUS(slot)	(0x22000ull + (slot))
-#define DATA		0x100000ull		/* up to RAM_SIZE */
-
-/* The disk: 4 MiB of a known pattern. */
-#define DISK_SIZE	(4 * MIB)
-#define SECTORS		(DISK_SIZE / 512)
-
-/* virtio-blk (5.2) */
-#define T_IN		0
-#define T_OUT		1
-#define T_FLUSH		4
-#define T_GET_ID	8
-#define S_OK		0
-#define S_IOERR		1
-#define S_UNSUPP	2
-#define BLK_F_SIZE_MAX	1
-#define BLK_F_SEG_MAX	2
-#define BLK_F_RO	5
-#define BLK_F_BLK_SIZE	6
-#define BLK_F_FLUSH	9
-
-/* virtio-pci common configuration (4.1.4.3) */
-enum {
-	DFSELECT = 0x00, DF = 0x04, GFSELECT = 0x08, GF = 0x0c, CFG_MSIX = 0x10,
-	NUMQ = 0x12, STATUS_REG = 0x14, CFGGEN = 0x15, Q_SELECT = 0x16,
-	Q_SIZE = 0x18, Q_MSIX = 0x1a, Q_ENABLE = 0x1c, Q_NOFF = 0x1e,
-	Q_DESC = 0x20, Q_AVAIL = 0x28, Q_USED = 0x30,
-};
-
-#define ST_ACK		VIRTIO_STATUS_ACKNOWLEDGE
-#define ST_DRIVER	VIRTIO_STATUS_DRIVER
-#define ST_FEATURES_OK	VIRTIO_STATUS_FEATURES_OK
-#define ST_DRIVER_OK	VIRTIO_STATUS_DRIVER_OK
-#define ST_NEEDS_RESET	VIRTIO_STATUS_NEEDS_RESET
-#define VERSION_1	(1ull << VIRTIO_F_VERSION_1)
-
-static struct ram_block ram;
-static struct memory_region sys_root, io_root, ram_mr, pci_mem;
-static struct address_space *sys_as, *io_as;
-static struct pci_bus bus;
-static struct device_env env;
-static struct object *blk;
-static char disk_path[64];
-static int disk_fd = -1;
+#define QSIZE		QUEUE_MAX		/* queue 0: the device's maximum */
 
 /* ---- MSI log: written by the device's I/O thread (and by us, when an
  * unmask sends what was pending) ---- */
@@ -125,7 +60,7 @@ static unsigned msi_count(void)
 	return n;
 }
 
-/* Waits until the log holds @n messages; fails the test after 5 s. */
+/* Waits until the log holds @n messages; fails the test after TIMEOUT_NS. */
 static void wait_msi(unsigned n)
 {
 	struct timespec dl;
@@ -160,52 +95,7 @@ static void wait_msi_data(unsigned from, uint32_t data)
 	cr_assert(found, "timed out waiting for an MSI with data %#x", data);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000ll + t.tv_nsec;
-}
-
-/* Polls @cond every 100 us; fails the test after 5 s. */
-#define WAIT_FOR(cond, ...) do {					\
-	int64_t t0_ = now_ns();						\
-	while (!(cond)) {						\
-		if (now_ns() - t0_ > TIMEOUT_NS)			\
-			cr_assert_fail("timed out: " __VA_ARGS__);	\
-		usleep(100);						\
-	}								\
-} while (0)
-
 /* ---- the disk file ---- */
-
-static uint8_t pattern(uint64_t off)
-{
-	return (uint8_t)(off * 7 + off / 512 * 13 + 1);
-}
-
-/* The pattern over disk bytes [@off, @off + @len), @len a multiple of 512. */
-static void write_pattern(uint64_t off, uint64_t len)
-{
-	static uint8_t buf[64 * 1024];
-
-	for (uint64_t done = 0; done < len; done += sizeof(buf)) {
-		size_t n = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
-
-		for (size_t i = 0; i < n; i++)
-			buf[i] = pattern(off + done + i);
-		cr_assert_eq(pwrite(disk_fd, buf, n, (off_t)(off + done)), (ssize_t)n);
-	}
-}
-
-static void make_disk(void)
-{
-	strcpy(disk_path, "/tmp/tinyvmm-blk-XXXXXX");
-	disk_fd = mkstemp(disk_path);
-	cr_assert_geq(disk_fd, 0);
-	write_pattern(0, DISK_SIZE);
-}
 
 /* The file still holds the pattern everywhere but [@skip_off, +@skip_len),
  * and is still DISK_SIZE bytes. */
@@ -228,213 +118,29 @@ static void assert_disk_pristine(void)
 	assert_disk_pristine_except(0, 0);
 }
 
-/* ---- guest RAM ---- */
-
-static void *ram_ptr(uint64_t gpa)
-{
-	cr_assert_lt(gpa, RAM_SIZE);
-	return ram.host + gpa;
-}
-
-static void put16(uint64_t gpa, uint16_t v) { memcpy(ram_ptr(gpa), &v, 2); }
-static void put32(uint64_t gpa, uint32_t v) { memcpy(ram_ptr(gpa), &v, 4); }
-static void put64(uint64_t gpa, uint64_t v) { memcpy(ram_ptr(gpa), &v, 8); }
-static uint32_t get32(uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, ram_ptr(gpa), 4);
-	return v;
-}
-
-/* ---- MMIO, ports, config space ---- */
-
-static uint64_t mmio_read(uint64_t addr, unsigned size)
-{
-	uint64_t v = 0;
-
-	address_space_read(sys_as, addr, &v, size);
-	return v;
-}
-
-static void mmio_write(uint64_t addr, uint64_t v, unsigned size)
-{
-	cr_assert_eq(address_space_write(sys_as, addr, &v, size), MEMTX_OK,
-		     "MMIO write at %#llx", (unsigned long long)addr);
-}
-
-static uint64_t common_read(unsigned off, unsigned size)
-{
-	return mmio_read(BAR4_ADDR + VIRTIO_PCI_COMMON_OFF + off, size);
-}
-
-static void common_write(unsigned off, uint64_t v, unsigned size)
-{
-	mmio_write(BAR4_ADDR + VIRTIO_PCI_COMMON_OFF + off, v, size);
-}
-
-static uint8_t status(void)
-{
-	return (uint8_t)common_read(STATUS_REG, 1);
-}
-
-static void set_status(uint8_t s)
-{
-	common_write(STATUS_REG, s, 1);
-}
-
-static unsigned slot = 0;	/* where the device is, found by the scan */
-
-static void outl(uint16_t port, uint32_t v)
-{
-	cr_assert_eq(address_space_write(io_as, port, &v, 4), MEMTX_OK);
-}
-
-static uint32_t cfg_read(unsigned off, unsigned size)
-{
-	uint32_t v = 0;
-
-	outl(0xcf8, 0x80000000u | slot << 11 | (off & 0xfc));
-	address_space_read(io_as, 0xcfc + (off & 3), &v, size);
-	return v;
-}
-
-static void cfg_write(unsigned off, uint32_t v, unsigned size)
-{
-	outl(0xcf8, 0x80000000u | slot << 11 | (off & 0xfc));
-	cr_assert_eq(address_space_write(io_as, 0xcfc + (off & 3), &v, size),
-		     MEMTX_OK);
-}
-
 /* ---- machine set-up and teardown ---- */
 
 static void sync_spy_reset(void);
+static void sync_spy_watch(bool watch);
 
-static void machine_init(void)
+static void suite_init(void)
 {
-	cr_assert_eq(ram_block_init(&ram, "ram", RAM_SIZE), 0);
-	memory_region_init_container(&sys_root, "system", UINT64_MAX);
-	memory_region_init_container(&io_root, "io", 0x10000);
-	memory_region_init_ram(&ram_mr, "ram", &ram, 0, RAM_SIZE);
-	memory_region_init_container(&pci_mem, "pci-mem", UINT64_MAX);
-	memory_transaction_begin();
-	memory_region_add_subregion(&sys_root, 0, &ram_mr, 0);
-	memory_region_add_subregion(&sys_root, 0, &pci_mem, -1);
-	memory_transaction_commit();
-	sys_as = address_space_new("system", &sys_root);
-	io_as = address_space_new("io", &io_root);
-	pci_bus_init(&bus, &pci_mem, &io_root);
-	env = (struct device_env){
-		.system_memory = &sys_root, .io_space = &io_root, .dma = sys_as,
-		.pci = &bus, .msi = on_msi, .ioeventfd = NULL, .host = NULL,
-	};
+	machine_init_with(QSIZE, on_msi);
 	msi.n = 0;
-	blk = NULL;
 	sync_spy_reset();
-	make_disk();
+	sync_spy_watch(true);
 }
 
-static void machine_fini(void)
+static void suite_fini(void)
 {
 	sync_spy_reset();	/* a failed test may have left the I/O thread held */
-	object_free(blk);	/* unrealizes: the I/O thread is joined */
-	blk = NULL;
-	pci_bus_destroy(&bus);
-	address_space_destroy(sys_as);
-	address_space_destroy(io_as);
-	memory_region_del_subregion(&sys_root, &ram_mr);
-	memory_region_del_subregion(&sys_root, &pci_mem);
-	ram_block_destroy(&ram);
-	if (disk_fd >= 0)
-		close(disk_fd);
-	unlink(disk_path);
+	machine_fini();
+	sync_spy_watch(false);
 }
 
-TestSuite(virtio_blk, .init = machine_init, .fini = machine_fini,
-	  .timeout = 60);
+TestSuite(virtio_blk, .init = suite_init, .fini = suite_fini, .timeout = 60);
 
-/* A virtio-blk-pci on our disk with "@extra" properties ("ro=on,..."),
- * realized. Returns 0, or -1 with the message in @err (and no device). */
-static int blk_create(const char *extra, struct error *err)
-{
-	char props[256];
-	struct object *obj = object_new("virtio-blk-pci");
-
-	cr_assert_not_null(obj);
-	snprintf(props, sizeof(props), "path=%s%s%s", disk_path,
-		 extra && *extra ? "," : "", extra ? extra : "");
-	if (object_property_parse_list(obj, props, err) ||
-	    device_realize((struct device *)obj, &env, err)) {
-		object_free(obj);
-		return -1;
-	}
-	blk = obj;
-	return 0;
-}
-
-/* ---- the guest's PCI enumeration ---- */
-
-struct caps {
-	unsigned common, notify, isr, device, msix;	/* config offsets */
-	uint32_t notify_mult;
-};
-
-static struct caps caps;
-
-static void pci_find_device(void)
-{
-	for (slot = 0; slot < 32; slot++)
-		if (cfg_read(PCI_VENDOR_ID, 2) == VIRTIO_PCI_VENDOR)
-			return;
-	cr_assert_fail("no virtio device on bus 0");
-}
-
-static void pci_walk_caps(void)
-{
-	unsigned off = cfg_read(PCI_CAPABILITY_LIST, 1), n = 0;
-
-	memset(&caps, 0, sizeof(caps));
-	for (; off; off = cfg_read(off + 1, 1)) {
-		cr_assert_lt(++n, 48, "capability list loops");
-		cr_assert_geq(off, 0x40);
-		if (cfg_read(off, 1) == PCI_CAP_ID_MSIX) {
-			caps.msix = off;
-			continue;
-		}
-		if (cfg_read(off, 1) != PCI_CAP_ID_VNDR)
-			continue;
-		switch (cfg_read(off + 3, 1)) {	/* cfg_type */
-		case 1: caps.common = off; break;
-		case 2: caps.notify = off;
-			caps.notify_mult = cfg_read(off + 16, 4);
-			break;
-		case 3: caps.isr = off; break;
-		case 4: caps.device = off; break;
-		}
-	}
-}
-
-/* BAR1 and BAR4 assigned, memory decoding and bus mastering on, MSI-X on
- * with vector 0 (queue) and 1 (config) unmasked. */
-static void pci_setup(void)
-{
-	pci_find_device();
-	pci_walk_caps();
-	cr_assert(caps.common && caps.notify && caps.isr && caps.device && caps.msix);
-	cfg_write(PCI_BASE_ADDRESS_0 + 4 * 1, (uint32_t)BAR1_ADDR, 4);
-	cfg_write(PCI_BASE_ADDRESS_0 + 4 * 4, (uint32_t)BAR4_ADDR, 4);
-	cfg_write(PCI_BASE_ADDRESS_0 + 4 * 5, (uint32_t)(BAR4_ADDR >> 32), 4);
-	cfg_write(PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
-	cfg_write(caps.msix + 2, MSIX_CTRL_ENABLE, 2);
-	for (unsigned v = 0; v < 2; v++) {
-		uint64_t e = BAR1_ADDR + MSIX_ENTRY_SIZE * v;
-
-		mmio_write(e + 0, MSI_ADDR, 4);
-		mmio_write(e + 4, 0, 4);
-		mmio_write(e + 8, v ? MSI_DATA_CFG : MSI_DATA_Q, 4);
-		mmio_write(e + 12, 0, 4);	/* unmask */
-	}
-}
+/* ---- the guest's PCI and virtio set-up ---- */
 
 static void msix_mask(unsigned vec, bool masked)
 {
@@ -444,93 +150,6 @@ static void msix_mask(unsigned vec, bool masked)
 static uint64_t msix_pba(void)
 {
 	return mmio_read(BAR1_ADDR + 0x800, 4);
-}
-
-/* ---- the guest's virtio driver ---- */
-
-static struct {
-	uint16_t avail_idx;	/* next avail.idx we publish */
-	uint16_t used_seen;	/* used entries we have consumed */
-	uint16_t next_desc;	/* descriptors are handed out in turn */
-	uint16_t notify_off;
-} drv;
-
-/* The 64 feature bits behind a select/window register pair. */
-static uint64_t read_features(unsigned select, unsigned window)
-{
-	uint64_t f;
-
-	common_write(select, 0, 4);
-	f = common_read(window, 4);
-	common_write(select, 1, 4);
-	return f | common_read(window, 4) << 32;
-}
-
-static uint64_t device_features(void)
-{
-	return read_features(DFSELECT, DF);
-}
-
-static void write_driver_features(uint64_t f)
-{
-	common_write(GFSELECT, 0, 4);
-	common_write(GF, (uint32_t)f, 4);
-	common_write(GFSELECT, 1, 4);
-	common_write(GF, (uint32_t)(f >> 32), 4);
-}
-
-static uint64_t driver_features(void)
-{
-	return read_features(GFSELECT, GF);
-}
-
-/* Reset, then ACK, DRIVER, negotiate @features, FEATURES_OK (checked). */
-static void drv_negotiate(uint64_t features)
-{
-	set_status(0);
-	cr_assert_eq(status(), 0, "reset did not complete");
-	set_status(ST_ACK);
-	set_status(ST_ACK | ST_DRIVER);
-	write_driver_features(features);
-	set_status(ST_ACK | ST_DRIVER | ST_FEATURES_OK);
-	cr_assert_eq(status(), ST_ACK | ST_DRIVER | ST_FEATURES_OK,
-		     "FEATURES_OK refused for %#llx", (unsigned long long)features);
-}
-
-/* Queue 0 with fresh rings in RAM, vector 0, enabled. */
-static void drv_setup_queue(void)
-{
-	memset(ram_ptr(DESC), 0, 16 * QSIZE);
-	memset(ram_ptr(AVAIL), 0, 6 + 2 * QSIZE);
-	memset(ram_ptr(USED), 0, 6 + 8 * QSIZE);
-	memset(&drv, 0, sizeof(drv));
-	common_write(CFG_MSIX, 1, 2);
-	cr_assert_eq(common_read(CFG_MSIX, 2), 1);
-	common_write(Q_SELECT, 0, 2);
-	cr_assert_eq(common_read(Q_SIZE, 2), QSIZE);
-	common_write(Q_SIZE, QSIZE, 2);
-	common_write(Q_MSIX, 0, 2);
-	cr_assert_eq(common_read(Q_MSIX, 2), 0);
-	common_write(Q_DESC, DESC, 8);
-	common_write(Q_AVAIL, AVAIL, 4);	/* dword halves work too */
-	common_write(Q_AVAIL + 4, 0, 4);
-	common_write(Q_USED, USED, 8);
-	drv.notify_off = (uint16_t)common_read(Q_NOFF, 2);
-	common_write(Q_ENABLE, 1, 2);
-	cr_assert_eq(common_read(Q_ENABLE, 2), 1);
-}
-
-static void drv_ok(void)
-{
-	set_status(ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
-	cr_assert_eq(status(), ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
-}
-
-static void drv_init_with(uint64_t features)
-{
-	drv_negotiate(features);
-	drv_setup_queue();
-	drv_ok();
 }
 
 static void drv_init(void)
@@ -548,119 +167,9 @@ static void start(const char *extra)
 	drv_init();
 }
 
-struct buf {
-	uint64_t gpa;
-	uint32_t len;
-	bool writable;
-};
-
-/* Writes @n descriptors chained in order and makes the chain available
- * (ring entry, then idx, with a release barrier). Returns the head. */
-static uint16_t post_chain(const struct buf *b, unsigned n)
-{
-	uint16_t head = drv.next_desc;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t d = DESC + 16ull * ((head + i) % QSIZE);
-		uint16_t flags = (b[i].writable ? VIRTQ_DESC_F_WRITE : 0) |
-				 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
-
-		put64(d, b[i].gpa);
-		put32(d + 8, b[i].len);
-		put16(d + 12, flags);
-		put16(d + 14, (uint16_t)((head + i + 1) % QSIZE));
-	}
-	drv.next_desc = (uint16_t)((head + n) % QSIZE);
-	put16(AVAIL + 4 + 2 * (drv.avail_idx % QSIZE), head);
-	drv.avail_idx++;
-	__atomic_store_n((uint16_t *)ram_ptr(AVAIL + 2), drv.avail_idx,
-			 __ATOMIC_RELEASE);
-	return head;
-}
-
-static void kick(void)
-{
-	mmio_write(BAR4_ADDR + VIRTIO_PCI_NOTIFY_OFF +
-		   (uint64_t)drv.notify_off * caps.notify_mult, 0, 2);
-}
-
-static uint16_t used_idx(void)
-{
-	return __atomic_load_n((uint16_t *)ram_ptr(USED + 2), __ATOMIC_ACQUIRE);
-}
-
-/* Waits until the device has returned everything we made available. */
-static void wait_all_used(void)
-{
-	WAIT_FOR(used_idx() == drv.avail_idx, "used.idx %u, want %u",
-		 used_idx(), drv.avail_idx);
-}
-
-/* The next used element: its id and len. */
-static void next_used(uint32_t *id, uint32_t *len)
-{
-	uint64_t e = USED + 4 + 8ull * (drv.used_seen % QSIZE);
-
-	cr_assert_neq(drv.used_seen, used_idx(), "no used element left");
-	*id = get32(e);
-	*len = get32(e + 4);
-	drv.used_seen++;
-}
-
-/* A virtio-blk request in slot @s (its own header and status byte):
- * header, then @len bytes of data at @data (device-writable for reads and
- * GET_ID), then the status byte, pre-set to 0xee. */
-static uint16_t blk_post(unsigned s, uint32_t type, uint64_t sector,
-			 uint64_t data, uint32_t len)
-{
-	struct buf b[3];
-	unsigned n = 0;
-
-	put32(HDR(s), type);
-	put32(HDR(s) + 4, 0);
-	put64(HDR(s) + 8, sector);
-	*(uint8_t *)ram_ptr(STATUS(s)) = 0xee;
-	b[n++] = (struct buf){ HDR(s), 16, false };
-	if (len)
-		b[n++] = (struct buf){ data, len, type != T_OUT };
-	b[n++] = (struct buf){ STATUS(s), 1, true };
-	return post_chain(b, n);
-}
-
-static uint8_t blk_status(unsigned s)
-{
-	return *(uint8_t *)ram_ptr(STATUS(s));
-}
-
-/* One request, synchronously: post, kick, wait for it; checks the used
- * element names our head. Returns the status byte, used.len in @used_len. */
-static uint8_t blk_do(uint32_t type, uint64_t sector, uint64_t data,
-		      uint32_t len, uint32_t *used_len)
-{
-	uint16_t head = blk_post(0, type, sector, data, len);
-	uint32_t id, l;
-
-	kick();
-	wait_all_used();
-	next_used(&id, &l);
-	cr_assert_eq(id, head);
-	if (used_len)
-		*used_len = l;
-	return blk_status(0);
-}
-
 static void fill(uint64_t gpa, uint8_t byte, size_t len)
 {
 	memset(ram_ptr(gpa), byte, len);
-}
-
-/* RAM at @gpa holds the disk's pattern from byte @off. */
-static void assert_ram_is_disk(uint64_t gpa, uint64_t off, size_t len)
-{
-	const uint8_t *p = ram_ptr(gpa);
-
-	for (size_t i = 0; i < len; i++)
-		cr_assert_eq(p[i], pattern(off + i), "byte %zu of %zu", i, len);
 }
 
 static unsigned open_fds(void)
@@ -695,6 +204,7 @@ static struct {
 	uint16_t used_at_entry;		/* used.idx then */
 	uint8_t file_at_entry[512];	/* the written sector, as the file had it */
 	bool used_moved_during;		/* a completion while we were inside */
+	bool watching;			/* this suite's machine is up */
 } sync_spy = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static void sync_spy_reset(void)
@@ -707,12 +217,18 @@ static void sync_spy_reset(void)
 	pthread_mutex_unlock(&sync_spy.lock);
 }
 
+/* Set while this suite's machine is up, before and after the I/O thread. */
+static void sync_spy_watch(bool watch)
+{
+	sync_spy.watching = watch;
+}
+
 int __wrap_fdatasync(int fd);
 int __wrap_fdatasync(int fd)
 {
 	int fail;
 
-	if (!ram.host)		/* another suite's device: not ours to watch */
+	if (!sync_spy.watching)	/* another suite's device: not ours to watch */
 		return __real_fdatasync(fd);
 	pthread_mutex_lock(&sync_spy.lock);
 	sync_spy.calls++;
@@ -738,7 +254,8 @@ int __wrap_fdatasync(int fd)
 	return __real_fdatasync(fd);
 }
 
-/* Waits until the device has called fdatasync; fails the test after 5 s. */
+/* Waits until the device has called fdatasync; fails the test after
+ * TIMEOUT_NS. */
 static void sync_spy_wait_entered(void)
 {
 	struct timespec dl;
@@ -2276,10 +1793,6 @@ Test(virtio_blk, failed_fdatasync_fails_the_flush)
  * DISCARD and WRITE_ZEROES
  * ====================================================================== */
 
-#define T_DISCARD	11
-#define T_WRITE_ZEROES	13
-#define BLK_F_DISCARD	13
-#define BLK_F_WRITE_ZEROES 14
 #define WZ_UNMAP	1
 
 /* One DISCARD / WRITE_ZEROES request with one segment; its status. */
