@@ -629,7 +629,8 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "(ping-pong run − storm0 run) / $IPI_ROUNDS, IPIs/s = $STORM_IPIS / (storm run − storm0 run)."
 	echo "In the last column a throughput above 1 means tinyvmm delivers more IPIs per second."
 	echo "The raw KVM floor (\`tests/bench/raw_kvm.c\`)"
-	echo "has tinyvmm's set-up but an exit loop with no VMM logic."
+	echo "has tinyvmm's set-up but an exit loop with no VMM logic; for the IPI rows it runs with KVM's"
+	echo "in-kernel LAPIC (\`--irqchip\`), the floor of a LAPIC with no VMM around it."
 	echo "Guest code at CPL0 runs in KVM's instruction emulator on this machine (kvm_pvm),"
 	echo "so absolute numbers are not those of a VMX/SVM host: read the ratios."
 	echo
