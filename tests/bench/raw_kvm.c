@@ -1,7 +1,8 @@
 /* The raw-KVM floor: the same guest, the same boot state, but an exit loop
- * with no VMM logic (no address spaces, no devices, no tracing): PIO and
- * MMIO exits are counted and dropped, a write to port 0xf4 ends the run
- * with tinyvmm's exit code. What tinyvmm costs above this is its own.
+ * with no VMM logic (no address spaces, no devices, no tracing): PIO, MMIO
+ * and MSR exits are dropped (reads return all ones, MSRs 0), a write to
+ * port 0xf4 ends the run with tinyvmm's exit code. What tinyvmm costs above
+ * this is its own.
  *
  * --irqchip gives the VM KVM's in-kernel LAPIC, I/O APIC and PIC, and -c N
  * vCPUs, one thread each: the floor of the LAPIC and IPI guests with an
@@ -58,6 +59,13 @@ static int run_vcpu(int vcpu, struct kvm_run *run)
 		case KVM_EXIT_MMIO:
 			if (!run->mmio.is_write)
 				memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+			break;
+		case KVM_EXIT_X86_RDMSR:	/* the MSRs tinyvmm's LAPIC takes */
+			run->msr.data = 0;
+			run->msr.error = 0;
+			break;
+		case KVM_EXIT_X86_WRMSR:
+			run->msr.error = 0;
 			break;
 		case KVM_EXIT_HLT:
 			return 10;

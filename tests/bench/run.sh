@@ -76,6 +76,7 @@ ipi_runs() {
 	run "storm$x" raw-kvm "$rep" $RAW_LAPIC -c "$STORM_CPUS" $G/ipi_storm${g}_mb.elf
 	run "storm0$x" raw-kvm "$rep" $RAW_LAPIC -c "$STORM_CPUS" $G/ipi_storm0${g}_mb.elf
 	run "apic$x" raw-kvm "$rep" $RAW_LAPIC $G/ipi_apic_loop${g}_mb.elf
+	run "apic$x" raw-kvm-exit "$rep" $B/raw_kvm $G/ipi_apic_loop${g}_mb.elf
 	[ -n "$QEMU" ] || return 0
 	run "ipi$x" qemu-microvm "$rep" "$QEMU" -smp 2 "${QEMU_MICROVM[@]}" $G/ipi_pingpong${g}_mb.elf
 	run "storm$x" qemu-microvm "$rep" "$QEMU" -smp "$STORM_CPUS" "${QEMU_MICROVM[@]}" \
@@ -114,6 +115,7 @@ for rep in $(seq 1 "$REPS"); do
 	ipi_runs "$rep" -x2
 	run apic1 tinyvmm "$rep" ./tinyvmm $G/ipi_apic_loop1_mb.elf
 	run apic1 raw-kvm "$rep" $RAW_LAPIC $G/ipi_apic_loop1_mb.elf
+	run apic1 raw-kvm-exit "$rep" $B/raw_kvm $G/ipi_apic_loop1_mb.elf
 	if [ -n "$QEMU" ]; then
 		run apic1 qemu-microvm "$rep" "$QEMU" "${QEMU_MICROVM[@]}" $G/ipi_apic_loop1_mb.elf
 	fi
@@ -346,7 +348,7 @@ IPI_SECTION=$OUT/ipi_section.md
 	EQM=$(apic_write qemu-microvm ""); EQX=$(apic_write qemu-microvm -x2)
 	ERM=$(apic_write raw-kvm ""); ERX=$(apic_write raw-kvm -x2)
 	RTRN=$(ipi_rt raw-kvm-nopoll); RTRN2=$(ipi_rt raw-kvm-nopoll -x2)
-	MMIO_EXIT=$(awk -v n="$MMIO_R" 'BEGIN { if (n != "") printf "%.2f", n / 1000 }')
+	EUM=$(apic_write raw-kvm-exit ""); EUX=$(apic_write raw-kvm-exit -x2)
 	INSN=$(blk_fig insn-cost.ns)
 	WAKE=$($B/wake_pingpong "$IPI_ROUNDS" 5 2>/dev/null || echo "?")
 	echo "## IPI round trip and storm"
@@ -399,7 +401,11 @@ IPI_SECTION=$OUT/ipi_section.md
 	echo "| LAPIC register write, x2APIC MSR (µs per exit) | $(num "$EX" 1) | - | $(num "$ERX" 1) | - | $(num "$EQX" 1) | $(ratio "$EX" "$EQX") | - | - |"
 	echo
 	echo "LAPIC register write: \`tests/guests/ipi_apic_loop{,_x2}_mb.elf\`, $APIC_ITER TPR writes"
-	echo "(three instructions per iteration in both modes), minus the one-write run."
+	echo "(three instructions per iteration in both modes), minus the one-write run. The same loops"
+	echo "on the raw-KVM floor without a LAPIC (each write an exit to an empty loop in user space,"
+	echo "\`$B/raw_kvm\`): xAPIC MMIO $(num "$EUM" 1) µs, x2APIC MSR $(num "$EUX" 1) µs per write, so tinyvmm's LAPIC adds"
+	echo "$(calc "$EM - $EUM") µs (MMIO) and $(calc "$EX - $EUX") µs (MSR) per write to the exit itself, and an MSR exit"
+	echo "costs $(ratio "$EUX" "$EUM") × an MMIO exit on the floor (no instruction to decode and emulate)."
 	echo
 	echo "Per round trip, both vCPUs, from one \`--stats\` run of each tinyvmm configuration:"
 	echo
@@ -458,18 +464,18 @@ IPI_SECTION=$OUT/ipi_section.md
 		echo "  trip to user space on each LAPIC exit ($(num "$EM" 1) → $(num "$ERM" 1) µs: $(calc "5 * ($EM - $ERM)") µs on the 5"
 		echo "  exits of the path) and does the hand-offs inside the kernel (kvm_vcpu_kick, KVM's own halt polling)."
 	fi
-	if [ -n "$RTRN" ] && [ -n "$MMIO_EXIT" ] && [ -n "$ERM" ] && [ -n "$RTN" ]; then
-		FLOOR=$(calc "$RTRN + 5 * ($MMIO_EXIT - $ERM)")
+	if [ -n "$RTRN" ] && [ -n "$EUM" ] && [ -n "$ERM" ] && [ -n "$RTN" ]; then
+		FLOOR=$(calc "$RTRN + 5 * ($EUM - $ERM)")
 		echo "- Without polling on either side: tinyvmm $RTN µs, the in-kernel LAPIC $RTRN µs"
 		echo "  ($(ratio "$RTN" "$RTRN") ×). The floor of *any* userspace LAPIC without polling on this host is"
 		echo "  that in-kernel round trip with its 5 LAPIC exits each made a trip to user space at the"
-		echo "  raw-KVM cost ($(num "$MMIO_EXIT" 1) µs per MMIO exit instead of $(num "$ERM" 1)): $RTRN + 5 × ($(num "$MMIO_EXIT" 1) − $(num "$ERM" 1)) = $FLOOR µs,"
+		echo "  raw-KVM cost (a LAPIC write $(num "$EUM" 1) µs as an exit to user space instead of $(num "$ERM" 1)): $RTRN + 5 × ($(num "$EUM" 1) − $(num "$ERM" 1)) = $FLOOR µs,"
 		echo "  $(ratio "$FLOOR" "$RTQ") × QEMU's round trip (which polls). A lower bound: a halted vCPU of a userspace"
 		echo "  LAPIC also leaves KVM_RUN at its HLT and, woken, enters it again, which loads the vCPU anew"
 		echo "  (\`perf record\` of a LAPIC exit here: kvm_arch_vcpu_load's MSR reads, each trapped by the outer"
 		echo "  hypervisor, are its largest single cost); an in-kernel halt resumes inside KVM_RUN. tinyvmm"
 		echo "  without polling is $(calc "$RTN - $FLOOR") µs above that bound: those 2 re-entries and tinyvmm's own"
-		echo "  work per exit (its MMIO exit $(num "$MMIO_T" 0) ns vs the raw $(num "$MMIO_R" 0) ns, LAPIC emulation on top)."
+		echo "  work per exit (a LAPIC write $(num "$EM" 1) µs vs the floor's $(num "$EUM" 1) µs)."
 	fi
 	echo "- A VMX host with APICv and posted interrupts would take away more: EOI of an edge vector"
 	echo "  and interrupt delivery to a running vCPU without any exit, the ICR write as a short APIC-write"
