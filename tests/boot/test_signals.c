@@ -87,16 +87,6 @@ static void spawn(struct child *c, const char *const *argv, int out_fd)
 	spawn_on(c, argv, out_fd, NULL);
 }
 
-static void slurp(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
-
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-}
-
 static void nap_ms(long ms)
 {
 	struct timespec t = { ms / 1000, ms % 1000 * 1000000 };
@@ -110,7 +100,7 @@ static bool wait_for_text(pid_t pid, const char *path, const char *text, int lim
 	static char buf[65536];
 
 	for (long ms = 0; ms < limit_s * 1000L; ms += 10) {
-		slurp(path, buf, sizeof(buf));
+		read_text_file(path, buf, sizeof(buf));
 		if (strstr(buf, text))
 			return true;
 		if (waitpid(pid, NULL, WNOHANG) == pid)
@@ -144,7 +134,7 @@ static bool wait_blocked(pid_t pid, int sig, int limit_s)
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	for (long ms = 0; ms < limit_s * 1000L; ms += 10) {
-		slurp(path, buf, sizeof(buf));
+		read_text_file(path, buf, sizeof(buf));
 		p = strstr(buf, "SigBlk:");
 		if (p && strtoull(p + 7, NULL, 16) & 1ull << (sig - 1))
 			return true;
@@ -155,7 +145,7 @@ static bool wait_blocked(pid_t pid, int sig, int limit_s)
 
 static void finish(struct child *c, char *err, size_t size)
 {
-	slurp(c->err, err, size);
+	read_text_file(c->err, err, size);
 	unlink(c->out);
 	unlink(c->err);
 }
@@ -428,7 +418,7 @@ static void count_filtered(pid_t pid, unsigned *threads, unsigned *filtered)
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, d->d_name);
-		slurp(path, buf, sizeof(buf));
+		read_text_file(path, buf, sizeof(buf));
 		p = strstr(buf, "Seccomp:");
 		cr_assert(p, "no Seccomp: line in %s", path);
 		(*threads)++;

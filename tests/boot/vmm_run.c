@@ -23,7 +23,7 @@ bool kvm_available(void)
 	return true;
 }
 
-static void slurp_keep(const char *path, char *buf, size_t size)
+void read_text_file(const char *path, char *buf, size_t size)
 {
 	FILE *f = fopen(path, "r");
 	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
@@ -35,7 +35,7 @@ static void slurp_keep(const char *path, char *buf, size_t size)
 
 static void slurp(const char *path, char *buf, size_t size)
 {
-	slurp_keep(path, buf, size);
+	read_text_file(path, buf, size);
 	unlink(path);
 }
 
@@ -44,7 +44,7 @@ static bool file_has(const char *path, const char *marker)
 {
 	static char buf[65536];
 
-	slurp_keep(path, buf, sizeof(buf));
+	read_text_file(path, buf, sizeof(buf));
 	return strstr(buf, marker) != NULL;
 }
 

@@ -3,6 +3,7 @@
 #define TESTS_BOOT_VMM_RUN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct vmm_result {
 	int code;		/* exit code; 128+N if killed by signal N */
@@ -18,6 +19,9 @@ void vmm_run(const char *const *argv, int limit_s, struct vmm_result *r);
 void vmm_run_until(const char *const *argv, int limit_s, const char *marker,
 		   struct vmm_result *r);
 bool kvm_available(void);
+/* @path's text into @buf (at most @size - 1 bytes, NUL-terminated; empty if
+ * it cannot be read). */
+void read_text_file(const char *path, char *buf, size_t size);
 /* The TAP result line of self-test @name in @out: a pointer to its " - name"
  * (followed by the end of the line or " # SKIP ..."), or NULL. */
 const char *tap_find(const char *out, const char *name);

@@ -4,7 +4,6 @@
  * shows (DR, the byte count of --stats), never sleeps that decide a result. */
 #define _GNU_SOURCE	/* pipe2, posix_openpt */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "memory/address_space.h"
 #include "memory/region.h"
 #include "fake_clock.h"
+#include "proc_self.h"
 
 #define BASE		0x3f8
 #define RBR 0
@@ -195,18 +195,6 @@ static uint8_t read_when_ready(void)
 		pause_1ms();
 	cr_assert(rd(LSR) & 0x01, "no byte arrived");
 	return rd(RBR);
-}
-
-static unsigned count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	unsigned n = 0;
-
-	cr_assert_not_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 static int pipe_unread(void)

@@ -4,7 +4,6 @@
 #define _GNU_SOURCE	/* posix_openpt */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "memory/address_space.h"
 #include "memory/region.h"
 #include "fake_clock.h"
+#include "proc_self.h"
 
 #define LSR	(0x3f8 + 5)
 
@@ -74,18 +74,6 @@ static struct device *try_mk(const char *iobase, const char *path,
 	}
 	object_add_child(root, iobase, obj);
 	return (struct device *)obj;
-}
-
-static unsigned count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	unsigned n = 0;
-
-	cr_assert_not_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 /* A pty pair; returns the master, *@name the slave's path. */

@@ -10,7 +10,6 @@
  * 5.2 (block device). */
 #define _GNU_SOURCE	/* gettid */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,6 +21,7 @@
 
 #include "devices/object.h"
 #include "devices/virtio/virtio_blk.h"
+#include "tests/unit/proc_self.h"
 #include "tests/unit/virtio_blk_driver.h"
 
 #define QSIZE		QUEUE_MAX		/* queue 0: the device's maximum */
@@ -170,18 +170,6 @@ static void start(const char *extra)
 static void fill(uint64_t gpa, uint8_t byte, size_t len)
 {
 	memset(ram_ptr(gpa), byte, len);
-}
-
-static unsigned open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	cr_assert_not_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 /* ---- the backend's fdatasync, and ordering points ---- */
@@ -1355,7 +1343,7 @@ static void expect_realize_error(const char *props, const char *want1,
 {
 	struct error err = { "" };
 	struct object *obj = object_new("virtio-blk-pci");
-	unsigned fds = open_fds();
+	unsigned fds = count_dir("/proc/self/fd");
 
 	cr_assert_eq(object_property_parse_list(obj, props, &err), 0, "%s", err.msg);
 	cr_assert_eq(device_realize((struct device *)obj, &env, &err), -1,
@@ -1367,7 +1355,7 @@ static void expect_realize_error(const char *props, const char *want1,
 	if (want2)
 		cr_assert_not_null(strstr(err.msg, want2), "'%s' lacks '%s'", err.msg,
 				   want2);
-	cr_assert_eq(open_fds(), fds, "a file descriptor leaked");
+	cr_assert_eq(count_dir("/proc/self/fd"), fds, "a file descriptor leaked");
 	/* Nothing was plugged: slot 1 is free. */
 	cr_assert_null(bus.devices[1]);
 }
