@@ -104,8 +104,17 @@ Test(qemu_cli, the_harness_passes_as_with_qemu)
 			"with QEMU is skipped\n");
 		return;
 	}
+	/* QEMU is the reference, not the unit under test: its -M pc runs the
+	 * guest's timing tests slower, under the parallel boot tests' load, so
+	 * one differing grade gets a second QEMU run; a real difference stays. */
 	run_harness(NULL, &qemu);
-	cr_assert_str_eq(tiny.out, qemu.out, "tinyvmm and QEMU graded differently");
+	if (strcmp(tiny.out, qemu.out)) {
+		fprintf(stderr, "QEMU graded differently, run again. QEMU's grading:\n%s\n"
+			"its serial output:\n%s\n", qemu.out, qemu.log);
+		run_harness(NULL, &qemu);
+	}
+	cr_assert_str_eq(tiny.out, qemu.out, "tinyvmm and QEMU graded differently:\n%s\n"
+			 "QEMU's serial output:\n%s", qemu.out, qemu.log);
 	cr_assert_eq(tiny.status, qemu.status);
 	cr_assert(strstr(qemu.log, "# command line: " BUNDLED_GUEST " " APPEND "\n"), "%s", qemu.log);
 }
