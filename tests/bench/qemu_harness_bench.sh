@@ -14,23 +14,27 @@ TINY_DIR=$(pwd)/build/qemu
 command -v qemu-system-x86_64 >/dev/null && HAVE_QEMU=1 || HAVE_QEMU=0
 LOG=$(mktemp)
 
-# "SECONDS PASS|FAIL": one harness run with PATH=$1:$PATH (none if empty)
-# and QEMU_EXTRA=$2.
+# "SECONDS PASS|FAIL [FAILED_TEST ...]": one harness run with
+# PATH=$1:$PATH (none if empty) and QEMU_EXTRA=$2.
 one_run() {
-	local start end verdict=PASS
+	local start end out verdict=PASS
 	start=$(date +%s.%N)
-	env ${1:+PATH="$1:$PATH"} QEMU_EXTRA="$2" LOG="$LOG" \
-		tests/boot/qemu_harness.sh "$GUEST" bench >/dev/null 2>&1 || verdict=FAIL
+	out=$(env ${1:+PATH="$1:$PATH"} QEMU_EXTRA="$2" LOG="$LOG" \
+		tests/boot/qemu_harness.sh "$GUEST" bench 2>/dev/null) || verdict=FAIL
 	end=$(date +%s.%N)
-	echo "$(echo "$end - $start" | bc) $verdict"
+	echo "$(echo "$end - $start" | bc) $verdict $(sed -n '/^harness:/d; s/: FAIL$//p' <<<"$out" | xargs)"
 }
 
-# "MEDIAN s (P/N passed)" of one_run lines on stdin.
+# "MEDIAN s (harness passed P of N[; failed: TEST xK ...])" of one_run
+# lines on stdin.
 summary() {
-	sort -g | awk '{ v[NR] = $1; if ($2 == "PASS") p++ }
+	sort -g | awk '{ v[NR] = $1; if ($2 == "PASS") p++; for (i = 3; i <= NF; i++) f[$i]++ }
 		END { if (!NR) { print "-"; exit }
 		      m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-		      printf "%.2f (harness passed %d of %d)\n", m, p, NR }'
+		      printf "%.2f (harness passed %d of %d", m, p, NR
+		      sep = "; failed:"
+		      for (t in f) { printf "%s %s ×%d", sep, t, f[t]; sep = "," }
+		      print ")" }'
 }
 
 tiny=$(mktemp) tcg=$(mktemp) kvm=$(mktemp)
