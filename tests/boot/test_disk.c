@@ -16,18 +16,7 @@
 
 #include "vmm_run.h"
 
-/* The guest's write region and pattern (guest/README.md, blk-write-verify):
- * 8-byte words over [1 MiB, 9 MiB) of the disk; a 4 KiB block's first word
- * holds its block number, the others their offset inside the block. */
-#define REGION_START	(1u << 20)
-#define REGION_END	(9u << 20)
 #define DISK_SIZE	(64u << 20)
-
-static uint64_t pattern_word(uint64_t off)
-{
-	return off % 4096 ? 0x7061747400000000ull | (off % 4096)
-			  : 0x74766d6d00000000ull | (off / 4096);
-}
 
 static struct vmm_result res;
 static char disk[] = "/tmp/tinyvmm-disk-XXXXXX";
@@ -65,13 +54,8 @@ static void make_disk(bool with_pattern)
 	fd = mkstemp(disk);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ftruncate(fd, DISK_SIZE), 0);
-	for (uint64_t off = REGION_START; with_pattern && off < REGION_END; off += 4096) {
-		uint64_t block[512];
-
-		for (unsigned i = 0; i < 512; i++)
-			block[i] = pattern_word(off + 8 * i);
-		cr_assert_eq(pwrite(fd, block, sizeof(block), (off_t)off), (ssize_t)sizeof(block));
-	}
+	if (with_pattern)
+		write_pattern(fd);
 	close(fd);
 }
 
@@ -82,7 +66,7 @@ static int64_t check_pattern(void)
 	int64_t bad = -1;
 
 	cr_assert_geq(fd, 0);
-	for (uint64_t off = REGION_START; bad < 0 && off < REGION_END; off += 4096) {
+	for (uint64_t off = PATTERN_START; bad < 0 && off < PATTERN_END; off += 4096) {
 		uint64_t block[512];
 
 		cr_assert_eq(pread(fd, block, sizeof(block), (off_t)off), (ssize_t)sizeof(block));

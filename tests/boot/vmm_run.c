@@ -144,3 +144,20 @@ bool tap_passed(const char *out, const char *name)
 		line--;
 	return !strncmp(line, "ok ", 3);
 }
+
+uint64_t pattern_word(uint64_t off)
+{
+	return off % 4096 ? 0x7061747400000000ull | (off % 4096)
+			  : 0x74766d6d00000000ull | (off / 4096);
+}
+
+void write_pattern(int fd)
+{
+	uint64_t block[512];
+
+	for (uint64_t off = PATTERN_START; off < PATTERN_END; off += sizeof(block)) {
+		for (unsigned i = 0; i < 512; i++)
+			block[i] = pattern_word(off + 8 * i);
+		cr_assert_eq(pwrite(fd, block, sizeof(block), (off_t)off), (ssize_t)sizeof(block));
+	}
+}

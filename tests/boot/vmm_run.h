@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct vmm_result {
 	int code;		/* exit code; 128+N if killed by signal N */
@@ -29,6 +30,15 @@ const char *tap_find(const char *out, const char *name);
 bool tap_passed(const char *out, const char *name);
 /* Whether there is such a line and it says SKIP. */
 bool tap_skipped(const char *out, const char *name);
+
+/* The bundled guest's disk pattern (guest/README.md, blk-write-verify):
+ * 8-byte words over [1 MiB, 9 MiB) of the disk; a 4 KiB block's first word
+ * holds its block number, the others their offset inside the block. */
+#define PATTERN_START	(1u << 20)
+#define PATTERN_END	(9u << 20)
+uint64_t pattern_word(uint64_t off);
+/* Writes the pattern into the image open at @fd (asserts it was written). */
+void write_pattern(int fd);
 
 #define BUNDLED_GUEST "guest/guest.elf"
 #define TEST_GUEST(name) "tests/guests/" name
