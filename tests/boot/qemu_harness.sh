@@ -8,7 +8,7 @@
 # Prints one "NAME: OK|FAIL" line per test (a TAP SKIP counts as OK), then
 # the verdict; exits 0 when every test passed and the status says so.
 # $LOG keeps the guest's serial output, $TIMEOUT bounds the run (seconds),
-# $QEMU_EXTRA adds options.
+# $QEMU_EXTRA adds options, $INITRD is -initrd's one argument (modules).
 QEMU=${QEMU:-qemu-system-x86_64}
 TIMEOUT=${TIMEOUT:-300}
 [ $# -ge 1 ] || { echo "usage: $0 KERNEL [APPEND]" >&2; exit 2; }
@@ -17,7 +17,7 @@ LOG=${LOG:-$(mktemp)}
 # shellcheck disable=SC2086
 timeout "$TIMEOUT" "$QEMU" -kernel "$1" -append "${2-}" -serial stdio \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -display none -no-reboot \
-	-m 128 -smp 2 $QEMU_EXTRA </dev/null >"$LOG"
+	-m 128 -smp 2 ${INITRD:+-initrd "$INITRD"} $QEMU_EXTRA </dev/null >"$LOG"
 status=$?
 
 plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$LOG" | head -n 1)

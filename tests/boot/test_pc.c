@@ -42,19 +42,12 @@ static const char *const pc_tests[] = {
 	"acpi-tables", "pm-timer", "acpi-s3",
 };
 
-/* The module contract (guest/tests_pc.c, check_module): 64-bit words
- * 0x6d6f645f00000000 | index, and the word "pattern" on its command line. */
-#define MODULE_WORDS	1024
-
 static void make_module(void)
 {
-	uint64_t w[MODULE_WORDS];
 	int fd = mkstemp(module);
 
 	cr_assert_geq(fd, 0);
-	for (uint64_t i = 0; i < MODULE_WORDS; i++)
-		w[i] = 0x6d6f645f00000000ull | i;
-	cr_assert_eq(write(fd, w, sizeof(w)), (ssize_t)sizeof(w));
+	write_module(fd);
 	close(fd);
 }
 

@@ -2,7 +2,8 @@
  * (tests/boot/qemu_harness.sh) runs tinyvmm under the name
  * qemu-system-x86_64 and grades the bundled guest, with the same output,
  * status and skipped tests as real QEMU gives (that half when QEMU is
- * installed), without a disk and with a virtio-blk-pci one; exit
+ * installed), without a disk, and with a virtio-blk-pci disk (writable,
+ * with a multiboot module and a fw_cfg file; read-only); exit
  * statuses on reset, with and without -no-reboot; -pidfile. */
 #define _GNU_SOURCE	/* strchrnul, memmem */
 #include <criterion/criterion.h>
@@ -67,42 +68,60 @@ static void slurp(FILE *f, char *buf, size_t size)
 	buf[n] = 0;
 }
 
-/* A fresh disk image for one run, as QEMU_EXTRA's options; "" if @disk is
- * false. A read-only one (readonly=on) holds the pattern the guest's
- * blk-readonly checks, a writable one is all zero. */
-static const char *disk_options(bool disk, bool readonly)
+/* What the machine of a harness run has besides the guest. */
+enum harness_machine {
+	NO_DISK,
+	/* a zeroed writable disk, a multiboot module with the guest's
+	 * pattern, a fw_cfg user file */
+	DISK_MODULE_FILE,
+	READ_ONLY_DISK,		/* holding the pattern blk-readonly checks */
+};
+
+/* Fresh files for one run of @m, as QEMU_EXTRA's options and INITRD's
+ * value (empty if none). */
+static void harness_files(enum harness_machine m, char *extra, size_t extra_size,
+			  char *initrd, size_t initrd_size)
 {
-	static char opts[2 * PATH_MAX];
-	char img[PATH_MAX + 16];
+	char img[PATH_MAX + 16], mod[PATH_MAX + 16];
 	FILE *f;
 
-	if (!disk)
-		return "";
+	extra[0] = initrd[0] = 0;
+	if (m == NO_DISK)
+		return;
 	snprintf(img, sizeof(img), "%s/disk.img", bin_dir);
 	f = fopen(img, "w");
 	cr_assert(f && ftruncate(fileno(f), DISK_BYTES) == 0, "%s", img);
-	if (readonly)
+	if (m == READ_ONLY_DISK)
 		write_pattern(fileno(f));
 	fclose(f);
-	snprintf(opts, sizeof(opts), "-drive file=%s,if=none,id=d0,format=raw%s "
-		 "-device virtio-blk-pci,drive=d0,serial=" DISK_SERIAL, img,
-		 readonly ? ",readonly=on" : "");
-	return opts;
+	snprintf(extra, extra_size, "-drive file=%s,if=none,id=d0,format=raw%s "
+		 "-device virtio-blk-pci,drive=d0,serial=" DISK_SERIAL "%s", img,
+		 m == READ_ONLY_DISK ? ",readonly=on" : "",
+		 m == DISK_MODULE_FILE ? " -fw_cfg name=opt/tinyvmm/test,string=hello" : "");
+	if (m != DISK_MODULE_FILE)
+		return;
+	snprintf(mod, sizeof(mod), "%s/module", bin_dir);
+	f = fopen(mod, "w");
+	cr_assert(f, "%s", mod);
+	write_module(fileno(f));
+	fclose(f);
+	snprintf(initrd, initrd_size, "%s pattern", mod);
 }
 
-/* The harness with @path_dir first on PATH (NULL: PATH as it is) and
- * QEMU_EXTRA=@extra. */
-static void run_harness(const char *path_dir, const char *extra, struct harness_run *h)
+/* The harness with @path_dir first on PATH (NULL: PATH as it is) on the
+ * machine @m. */
+static void run_harness(const char *path_dir, enum harness_machine m, struct harness_run *h)
 {
-	char cmd[6 * PATH_MAX], log[PATH_MAX + 8];
+	char cmd[8 * PATH_MAX], log[PATH_MAX + 8], extra[3 * PATH_MAX], initrd[PATH_MAX + 32];
 	FILE *p, *f;
 	int st;
 
+	harness_files(m, extra, sizeof(extra), initrd, sizeof(initrd));
 	snprintf(log, sizeof(log), "%s/log", bin_dir);
-	snprintf(cmd, sizeof(cmd), "%s%s%s LOG=%s TIMEOUT=%d QEMU_EXTRA='%s' "
+	snprintf(cmd, sizeof(cmd), "%s%s%s LOG=%s TIMEOUT=%d QEMU_EXTRA='%s' INITRD='%s' "
 		 "tests/boot/qemu_harness.sh " BUNDLED_GUEST " \"" APPEND "\"",
 		 path_dir ? "PATH=" : "", path_dir ? path_dir : "", path_dir ? ":$PATH" : "",
-		 log, HARNESS_LIMIT, extra);
+		 log, HARNESS_LIMIT, extra, initrd);
 	p = popen(cmd, "r");
 	cr_assert(p);
 	slurp(p, h->out, sizeof(h->out));
@@ -140,20 +159,36 @@ static void skip_lines(const char *log, char *buf, size_t size)
 
 static struct harness_run tiny, qemu;
 
+/* What the guest printed of the module and the fw_cfg file, when the
+ * machine @m has them. */
+static void assert_module_and_file(enum harness_machine m, const char *log)
+{
+	char line[64];
+
+	if (m != DISK_MODULE_FILE)
+		return;
+	snprintf(line, sizeof(line), "# module 0: pattern ok (%u words)\n", MODULE_WORDS);
+	cr_assert(strstr(log, line), "%s", log);
+	cr_assert(strstr(log, "# opt/tinyvmm/test: 'hello'\n"), "%s", log);
+}
+
 /* The harness under tinyvmm passes; under QEMU (if installed) it grades
  * every test the same and skips the same tests. */
-static void harness_as_with_qemu(bool disk, bool readonly)
+static void harness_as_with_qemu(enum harness_machine m)
 {
 	static char tiny_skips[4096], qemu_skips[4096];
+	bool disk = m != NO_DISK;
 
-	run_harness(bin_dir, disk_options(disk, readonly), &tiny);
+	run_harness(bin_dir, m, &tiny);
 	cr_assert_eq(tiny.status, 0, "harness under tinyvmm:\n%s\nserial:\n%s", tiny.out, tiny.log);
 	cr_assert(strstr(tiny.out, "exit status 1, "), "%s", tiny.out);
 	cr_assert(strstr(tiny.log, "# command line: " BUNDLED_GUEST " " APPEND "\n"),
 		  "-append as written, after the path:\n%s", tiny.log);
 	cr_assert_eq(!tap_skipped(tiny.log, "blk-features"), disk, "%s", tiny.log);
-	cr_assert_eq(tap_skipped(tiny.log, "blk-write-verify"), !disk || readonly, "%s", tiny.log);
+	cr_assert_eq(tap_skipped(tiny.log, "blk-write-verify"), m != DISK_MODULE_FILE,
+		     "%s", tiny.log);
 	cr_assert(!disk || strstr(tiny.log, "# serial: " DISK_SERIAL "\n"), "%s", tiny.log);
+	assert_module_and_file(m, tiny.log);
 	if (!have_qemu()) {
 		/* stderr, not cr_log_warn (Criterion leaks it: see vmm_run.c) */
 		fprintf(stderr, "qemu-system-x86_64 is not installed: the comparison "
@@ -163,17 +198,18 @@ static void harness_as_with_qemu(bool disk, bool readonly)
 	/* QEMU is the reference, not the unit under test: its -M pc runs the
 	 * guest's timing tests slower, under the parallel boot tests' load, so
 	 * one differing grade gets a second QEMU run; a real difference stays. */
-	run_harness(NULL, disk_options(disk, readonly), &qemu);
+	run_harness(NULL, m, &qemu);
 	if (strcmp(tiny.out, qemu.out)) {
 		fprintf(stderr, "QEMU graded differently, run again. QEMU's grading:\n%s\n"
 			"its serial output:\n%s\n", qemu.out, qemu.log);
-		run_harness(NULL, disk_options(disk, readonly), &qemu);
+		run_harness(NULL, m, &qemu);
 	}
 	cr_assert_str_eq(tiny.out, qemu.out, "tinyvmm and QEMU graded differently:\n%s\n"
 			 "QEMU's serial output:\n%s", qemu.out, qemu.log);
 	cr_assert_eq(tiny.status, qemu.status);
 	cr_assert(strstr(qemu.log, "# command line: " BUNDLED_GUEST " " APPEND "\n"), "%s", qemu.log);
 	cr_assert(!disk || strstr(qemu.log, "# serial: " DISK_SERIAL "\n"), "%s", qemu.log);
+	assert_module_and_file(m, qemu.log);
 	skip_lines(tiny.log, tiny_skips, sizeof(tiny_skips));
 	skip_lines(qemu.log, qemu_skips, sizeof(qemu_skips));
 	cr_assert_str_eq(tiny_skips, qemu_skips, "tinyvmm skipped:\n%s\nQEMU skipped:\n%s",
@@ -182,18 +218,19 @@ static void harness_as_with_qemu(bool disk, bool readonly)
 
 Test(qemu_cli, the_harness_passes_as_with_qemu)
 {
-	harness_as_with_qemu(false, false);
+	harness_as_with_qemu(NO_DISK);
 }
 
-/* virtio-blk-pci on both: every blk-* test runs on each side. */
-Test(qemu_cli, with_a_disk_the_harness_passes_as_with_qemu)
+/* virtio-blk-pci, -initrd and -fw_cfg on both: every blk-* test runs on
+ * each side, the module and the user file are checked. */
+Test(qemu_cli, with_a_disk_a_module_and_a_file_the_harness_passes_as_with_qemu)
 {
-	harness_as_with_qemu(true, false);
+	harness_as_with_qemu(DISK_MODULE_FILE);
 }
 
 Test(qemu_cli, with_a_read_only_disk_the_harness_passes_as_with_qemu)
 {
-	harness_as_with_qemu(true, true);
+	harness_as_with_qemu(READ_ONLY_DISK);
 }
 
 static void run_qemu_cli(const char *const *args)

@@ -161,3 +161,12 @@ void write_pattern(int fd)
 		cr_assert_eq(pwrite(fd, block, sizeof(block), (off_t)off), (ssize_t)sizeof(block));
 	}
 }
+
+void write_module(int fd)
+{
+	uint64_t w[MODULE_WORDS];
+
+	for (uint64_t i = 0; i < MODULE_WORDS; i++)
+		w[i] = 0x6d6f645f00000000ull | i;
+	cr_assert_eq(write(fd, w, sizeof(w)), (ssize_t)sizeof(w));
+}

@@ -40,6 +40,13 @@ uint64_t pattern_word(uint64_t off);
 /* Writes the pattern into the image open at @fd (asserts it was written). */
 void write_pattern(int fd);
 
+/* The multiboot module contract (guest/tests_pc.c, check_module):
+ * MODULE_WORDS 64-bit words 0x6d6f645f00000000 | index, checked when the
+ * module's command line has the word "pattern". */
+#define MODULE_WORDS	1024
+/* Writes such a module to @fd (asserts it was written). */
+void write_module(int fd);
+
 #define BUNDLED_GUEST "guest/guest.elf"
 #define TEST_GUEST(name) "tests/guests/" name
 
