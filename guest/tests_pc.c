@@ -398,18 +398,22 @@ int test_cmos_time(void)
 
 /* Polls register @reg until (value & @mask) == @want or @ms pass; whether
  * it got there, and after how many polls. One port access a poll: UIP is
- * up for only 244 us, and a port exit costs tens of microseconds. */
+ * up for only 244 us, and a port exit costs tens of microseconds. The time
+ * is taken before each read, so the last read comes after the deadline: a
+ * vCPU preempted between a read and the clock check (10 ms and more on a
+ * loaded host) does not time out on a stale value. */
 static bool poll_cmos(uint8_t reg, uint8_t mask, uint8_t want, unsigned ms, long *polls)
 {
 	uint64_t t0 = rdtsc();
+	bool late = false;
 	uint8_t v = cmos_read(reg);
 
-	for (*polls = 1;; ++*polls, v = cmos_read_again()) {
-		if ((v & mask) == want)
-			return true;
-		if (tsc_ms_since(t0) >= ms)
+	for (*polls = 1; (v & mask) != want; ++*polls, v = cmos_read_again()) {
+		if (late)
 			return false;
+		late = tsc_ms_since(t0) >= ms;
 	}
+	return true;
 }
 
 static int check_uip_and_uf(void)
