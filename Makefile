@@ -122,7 +122,7 @@ bench: $(VMM) guest $(BENCH_BIN)
 # hang, reported as a failure.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := loader options dispatch lapic virtqueue pci fw_cfg acpi_pm rtc i8254 i8259 ioapic serial \
-		gdb_packet
+		hpet gdb_packet
 FUZZ_FLAGS   := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 
