@@ -1,5 +1,6 @@
 /* ACPI tables (ACPI 6.5, chapter 5), laid out one after the other in the
- * board's RAM buffer: FACS, DSDT, MADT, FADT, RSDT, XSDT; then the RSDP.
+ * board's RAM buffer: FACS, DSDT, MADT, FADT, HPET (if any), RSDT, XSDT;
+ * then the RSDP.
  *
  * Where QEMU's pc differs, and why:
  * - QEMU's pc gives a revision 1 FADT (for Windows 2000) behind an RSDT only;
@@ -51,10 +52,21 @@ struct acpi_gas {
 	uint64_t address;
 } __attribute__((packed));
 
+#define GAS_SYSTEM_MEMORY 0
 #define GAS_SYSTEM_IO	1
 #define GAS_BYTE	1
 #define GAS_WORD	2
 #define GAS_DWORD	3
+
+/* The IA-PC HPET specification's table (1.0a, 3.2.4). */
+struct acpi_hpet {
+	struct acpi_header h;
+	uint32_t event_timer_block_id;
+	struct acpi_gas base_address;
+	uint8_t hpet_number;
+	uint16_t min_clock_tick;	/* periodic mode, in counter ticks */
+	uint8_t page_protection;
+} __attribute__((packed));
 
 /* Firmware ACPI Control Structure (5.2.10): no header checksum. */
 struct acpi_facs {
@@ -345,6 +357,21 @@ static int build_fadt(struct acpi_layout *l, uint32_t facs, uint32_t dsdt,
 	return 0;
 }
 
+/* As QEMU's: the base in system memory, width, offset and access size 0. */
+static int build_hpet(struct acpi_layout *l, const struct acpi_config *cfg, uint32_t *gpa)
+{
+	struct acpi_hpet *t = acpi_alloc(l, sizeof(*t), 16, gpa);
+
+	if (!t)
+		return -1;
+	t->event_timer_block_id = cfg->hpet_block_id;
+	t->base_address = (struct acpi_gas){ .space_id = GAS_SYSTEM_MEMORY,
+					     .address = cfg->hpet_base };
+	t->min_clock_tick = cfg->hpet_min_tick;
+	acpi_table_finish(&t->h, "HPET", sizeof(*t), 1);
+	return 0;
+}
+
 /* The RSDT (@entry_size 4) or the XSDT (8): the addresses of @n tables. */
 static int build_sdt(struct acpi_layout *l, const char *sig, unsigned entry_size,
 		     const uint32_t *tables, unsigned n, uint32_t *gpa)
@@ -383,7 +410,8 @@ int acpi_build_tables(const struct acpi_config *cfg, uint8_t *buf, uint64_t gpa,
 		      uint8_t rsdp[ACPI_RSDP_SIZE], uint64_t *facs_gpa, struct error *err)
 {
 	struct acpi_layout l = { .buf = buf, .gpa = gpa, .size = size };
-	uint32_t facs, dsdt, rsdt, xsdt, tables[2];	/* FADT, MADT */
+	uint32_t facs, dsdt, rsdt, xsdt, tables[3];	/* FADT, MADT, HPET */
+	unsigned ntables = cfg->hpet_base ? 3 : 2;
 
 	if (cfg->ncpus < 1 || cfg->ncpus > APIC_MAX_CPUS)
 		return error_setf(err, "ACPI: %u CPUs (1 to %u)", cfg->ncpus, APIC_MAX_CPUS);
@@ -394,8 +422,9 @@ int acpi_build_tables(const struct acpi_config *cfg, uint8_t *buf, uint64_t gpa,
 	if (build_facs(&l, &facs) || build_dsdt(&l, &dsdt) ||
 	    build_madt(&l, cfg->ncpus, &tables[1]) ||
 	    build_fadt(&l, facs, dsdt, cfg->ncpus, &tables[0]) ||
-	    build_sdt(&l, "RSDT", 4, tables, 2, &rsdt) ||
-	    build_sdt(&l, "XSDT", 8, tables, 2, &xsdt))
+	    (ntables == 3 && build_hpet(&l, cfg, &tables[2])) ||
+	    build_sdt(&l, "RSDT", 4, tables, ntables, &rsdt) ||
+	    build_sdt(&l, "XSDT", 8, tables, ntables, &xsdt))
 		return error_setf(err, "ACPI tables for %u CPUs do not fit in %#llx bytes",
 				  cfg->ncpus, (unsigned long long)size);
 	fill_rsdp(rsdp, rsdt, xsdt);

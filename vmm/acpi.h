@@ -1,5 +1,5 @@
 /* The ACPI tables a guest of QEMU's pc finds: RSDP (revision 2) → RSDT and
- * XSDT → FADT and MADT; FADT → FACS and DSDT. The FADT describes the PM
+ * XSDT → FADT, MADT and (with an HPET) the HPET table; FADT → FACS and DSDT. The FADT describes the PM
  * registers of devices/acpi/pm.h and the reset register; the DSDT holds only
  * the sleep types \_S3_, \_S4_, \_S5_; the MADT one local APIC per CPU. */
 #ifndef VMM_ACPI_H
@@ -23,9 +23,16 @@ struct error;
 
 struct acpi_config {
 	unsigned ncpus;			/* MADT: one LAPIC each, APIC ID = index */
+	/* The HPET table: the event timer block ID (the low half of the
+	 * HPET's capabilities register) and its MMIO base; 0: no HPET. */
+	uint32_t hpet_block_id;
+	uint32_t hpet_base;
+	/* Its minimum periodic tick (in counter ticks) without lost
+	 * interrupts. */
+	uint16_t hpet_min_tick;
 };
 
-/* Builds RSDT, XSDT, FADT, FACS, DSDT and MADT into @buf, which the guest sees at
+/* Builds RSDT, XSDT, FADT, FACS, DSDT, MADT (and HPET) into @buf, which the guest sees at
  * guest-physical @gpa (@size bytes), and the RSDP pointing at them into @rsdp (the board copies
  * it where guests scan for it). *@facs_gpa: where the FACS is (the board reads its firmware
  * waking vector on resume from S3). 0, or -1 with @err when they do not fit. */

@@ -20,12 +20,20 @@ static uint8_t buf[ACPI_TABLES_SIZE + 4096];
 static uint8_t rsdp[ACPI_RSDP_SIZE];
 static uint64_t facs_gpa;
 
+/* An HPET as the board describes one. */
+#define HPET_ID		0x8086a201u
+#define HPET_BASE	0xfed00000u
+#define HPET_MIN_TICK	20000
+
+static int build_cfg(const struct acpi_config *cfg, uint64_t size, struct error *e)
+{
+	memset(buf, CANARY, sizeof(buf));
+	return acpi_build_tables(cfg, buf, BASE, size, rsdp, &facs_gpa, e);
+}
+
 static int build(unsigned ncpus, uint64_t size, struct error *e)
 {
-	struct acpi_config cfg = { .ncpus = ncpus };
-
-	memset(buf, CANARY, sizeof(buf));
-	return acpi_build_tables(&cfg, buf, BASE, size, rsdp, &facs_gpa, e);
+	return build_cfg(&(struct acpi_config){ .ncpus = ncpus }, size, e);
 }
 
 static void build_ok(unsigned ncpus)
@@ -33,6 +41,15 @@ static void build_ok(unsigned ncpus)
 	struct error e = { "" };
 
 	cr_assert_eq(build(ncpus, ACPI_TABLES_SIZE, &e), 0, "%s", e.msg);
+}
+
+static void build_with_hpet_ok(unsigned ncpus)
+{
+	struct acpi_config cfg = { .ncpus = ncpus, .hpet_block_id = HPET_ID,
+				   .hpet_base = HPET_BASE, .hpet_min_tick = HPET_MIN_TICK };
+	struct error e = { "" };
+
+	cr_assert_eq(build_cfg(&cfg, ACPI_TABLES_SIZE, &e), 0, "%s", e.msg);
 }
 
 static uint64_t le(const uint8_t *p, unsigned n)
@@ -115,6 +132,31 @@ Test(acpi, rsdt_and_xsdt_list_the_fadt_and_the_madt)
 		cr_assert_eq(sdt_entry(rsdt_gpa(), 4, i), sdt_entry(xsdt_gpa(), 8, i));
 	table(sdt_entry(xsdt_gpa(), 8, 0), "FACP");
 	table(sdt_entry(xsdt_gpa(), 8, 1), "APIC");
+}
+
+/* IA-PC HPET 1.0a, 3.2.4: block ID at 36, the base as a Generic Address
+ * Structure at 40 (system memory), HPET number at 52, minimum periodic tick
+ * at 53, page protection at 55; 56 bytes. */
+Test(acpi, with_an_hpet_both_lists_name_its_table)
+{
+	const uint8_t *h;
+
+	build_with_hpet_ok(2);
+	cr_assert_eq(le(table(rsdt_gpa(), "RSDT") + 4, 4), 36 + 3 * 4);
+	cr_assert_eq(le(table(xsdt_gpa(), "XSDT") + 4, 4), 36 + 3 * 8);
+	cr_assert_eq(sdt_entry(rsdt_gpa(), 4, 2), sdt_entry(xsdt_gpa(), 8, 2));
+	table(sdt_entry(rsdt_gpa(), 4, 0), "FACP");
+	table(sdt_entry(rsdt_gpa(), 4, 1), "APIC");
+	h = table(sdt_entry(rsdt_gpa(), 4, 2), "HPET");
+	cr_assert_eq(le(h + 4, 4), 56);
+	cr_assert_eq(h[8], 1, "revision");
+	cr_assert_eq(le(h + 36, 4), HPET_ID);
+	cr_assert_eq(h[40], 0, "system memory");
+	cr_assert_eq(h[41] | h[42] | h[43], 0, "width, offset, access size as QEMU's");
+	cr_assert_eq(le(h + 44, 8), HPET_BASE);
+	cr_assert_eq(h[52], 0, "HPET number");
+	cr_assert_eq(le(h + 53, 2), HPET_MIN_TICK);
+	cr_assert_eq(h[55], 0, "no page protection");
 }
 
 Test(acpi, tables_are_aligned_and_do_not_overlap)
@@ -418,7 +460,7 @@ Test(acpi, iasl_disassembles_every_table_cleanly)
 
 	if (system("command -v iasl >/dev/null 2>&1"))
 		cr_assert_fail("iasl not found: install acpica-tools (apt-get install -y acpica-tools)");
-	build_ok(4);
+	build_with_hpet_ok(4);
 	cr_assert_not_null(mkdtemp(dir));
 	fadt_gpa = sdt_entry(rsdt_gpa(), 4, 0);
 	dsdt_gpa = le(at(fadt_gpa + 40, 4), 4);
@@ -429,6 +471,7 @@ Test(acpi, iasl_disassembles_every_table_cleanly)
 	write_table(dir, "facs", facs_gpa, 64);
 	write_table(dir, "apic", sdt_entry(rsdt_gpa(), 4, 1),
 		    le(at(sdt_entry(rsdt_gpa(), 4, 1) + 4, 4), 4));
+	write_table(dir, "hpet", sdt_entry(rsdt_gpa(), 4, 2), 56);
 
 	disassemble(dir, "rsdt", "ACPI Table Address   1");
 	disassemble(dir, "xsdt", "ACPI Table Address   1");
@@ -437,6 +480,7 @@ Test(acpi, iasl_disassembles_every_table_cleanly)
 	disassemble(dir, "facs", "Version : 02");
 	disassemble(dir, "apic", "Local Apic ID : 03");
 	disassemble(dir, "apic", "[Interrupt Source Override]");
+	disassemble(dir, "hpet", "Hardware Block ID : 8086A201");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
