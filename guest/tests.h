@@ -49,6 +49,9 @@ int test_acpi_tables(void);
 int test_pm_timer(void);
 int test_acpi_s3(void);
 
+/* tests_hpet.c: the HPET; in the pc group, before acpi-s3. */
+int test_hpet(void);
+
 /* trampoline.S: the AP start-up code, also the S3 waking vector; see
  * s3_suspend there. */
 extern const char trampoline_start[], trampoline_end[];

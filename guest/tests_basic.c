@@ -163,6 +163,7 @@ const struct guest_test guest_tests[] = {
 	{ "cmos-memory", test_cmos_memory },
 	{ "acpi-tables", test_acpi_tables },
 	{ "pm-timer", test_pm_timer },
+	{ "hpet", test_hpet },
 	{ "acpi-s3", test_acpi_s3 },	/* last: S3 resets the APs */
 };
 const int guest_ntests = sizeof(guest_tests) / sizeof(guest_tests[0]);

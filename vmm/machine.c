@@ -13,6 +13,8 @@
 #include "devices/char/serial.h"
 #include "devices/intc/i8259.h"
 #include "devices/intc/ioapic.h"
+#include "devices/clock.h"
+#include "devices/timer/hpet.h"
 #include "devices/timer/i8254.h"
 #include "devices/virtio/virtio_blk.h"
 #include "memory/address_space.h"
@@ -271,6 +273,12 @@ static int machine_build_acpi(struct machine *m, struct error *err)
 	const struct boot_layout *l = &m->layout;
 	struct acpi_config cfg = { .ncpus = m->ncpus };
 	uint64_t size = l->low_ram_end - l->acpi;
+
+	if (m->hpet) {
+		cfg.hpet_block_id = HPET_BLOCK_ID;
+		cfg.hpet_base = HPET_BASE;
+		cfg.hpet_min_tick = (uint16_t)clock_ns_to_ticks(HPET_MIN_IRQ_PERIOD_NS, HPET_HZ);
+	}
 	uint8_t *tables = address_space_map_ram(m->system, l->acpi, size, true);
 	uint8_t *rsdp = address_space_map_ram(m->system, l->rsdp, ACPI_RSDP_SIZE, true);
 
@@ -353,6 +361,8 @@ static void machine_print_stats(struct machine *m)
 	address_space_print_stats(m->system, stderr);
 	serial_print_stats(m->serial, stderr);
 	i8254_print_stats(m->pit, stderr);
+	if (m->hpet)
+		hpet_print_stats(m->hpet, stderr);
 	i8259_print_stats(m->pic, stderr);
 	ioapic_print_stats(m->ioapic, stderr);
 	for (struct object *o = m->devices->children; o; o = o->next_sibling)

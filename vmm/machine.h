@@ -41,7 +41,12 @@ struct machine {
 	struct object *devices;		/* owns every device */
 	struct device_env env;
 	struct host_clock clock;	/* the guest clock, for every device */
+	/* What the ISA devices drive: IRQ 0 and 8 go through the HPET's
+	 * legacy inputs when there is one, the others to isa_lines. */
 	struct irq_line isa_irq[ISA_NUM_IRQS];
+	struct irq_line isa_lines[ISA_NUM_IRQS];	/* the 8259s and I/O APIC */
+	struct device *hpet;		/* NULL with --no-hpet */
+	struct device_env hpet_env;	/* env, but the HPET drives isa_lines */
 	struct device *acpi_pm;		/* which wake events wake (S3) */
 	struct device *rtc;		/* CMOS: the S3 shutdown status byte */
 	struct device *pit;		/* --stats */

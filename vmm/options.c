@@ -10,7 +10,8 @@
 enum opt_id {
 	OPT_MEM, OPT_CPUS, OPT_SERIAL, OPT_TRACE, OPT_STATS, OPT_TIMEOUT,
 	OPT_DEVICE, OPT_DISK, OPT_INITRD, OPT_FW_CFG, OPT_GDB, OPT_GDB_WAIT,
-	OPT_GDB_ARCH, OPT_MTREE, OPT_NO_SANDBOX, OPT_HALT_POLL_NS, OPT_VERSION, OPT_HELP,
+	OPT_GDB_ARCH, OPT_MTREE, OPT_NO_SANDBOX, OPT_HALT_POLL_NS, OPT_NO_HPET, OPT_VERSION,
+	OPT_HELP,
 };
 
 struct opt_spec {
@@ -38,6 +39,7 @@ static const struct opt_spec opt_specs[] = {
 	{ NULL, "--mtree", false, OPT_MTREE },
 	{ NULL, "--no-sandbox", false, OPT_NO_SANDBOX },
 	{ NULL, "--halt-poll-ns", true, OPT_HALT_POLL_NS },
+	{ NULL, "--no-hpet", false, OPT_NO_HPET },
 	{ "-V", "--version", false, OPT_VERSION },
 	{ "-h", "--help", false, OPT_HELP },
 };
@@ -83,6 +85,7 @@ void options_print_help(const char *prog)
 	       "                        space's flat view, then exit\n"
 	       "      --halt-poll-ns N  poll up to N ns for an interrupt before a halted\n"
 	       "                        vCPU sleeps (0: never; default: adaptive, <= 200000)\n"
+	       "      --no-hpet         no HPET at 0xfed00000 (QEMU's -no-hpet)\n"
 	       "      --no-sandbox      no seccomp filter on tinyvmm's threads (debugging)\n"
 	       "  -V, --version         print the version\n"
 	       "  -h, --help            print this help\n\n"
@@ -417,6 +420,9 @@ static int apply_option(enum opt_id id, const char *arg, struct vmm_options *o,
 		return 0;
 	case OPT_HALT_POLL_NS:
 		return parse_halt_poll(arg, o, err);
+	case OPT_NO_HPET:
+		o->no_hpet = true;
+		return 0;
 	case OPT_VERSION:
 		o->version = true;
 		return 0;

@@ -67,6 +67,7 @@ struct vmm_options {
 	const char *serial;		/* "stdio", "none" or a file */
 	bool trace, stats;
 	bool no_exit_port;		/* no isa-debug-exit at 0xf4 unless -device asks */
+	bool no_hpet;			/* no HPET (and no ACPI HPET table) */
 	bool triple_fault_resets;	/* as QEMU: a triple fault is a reset, not a crash */
 	double timeout;			/* seconds; 0: none */
 	const char *devices[VMM_MAX_DEVICES];

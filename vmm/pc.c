@@ -21,6 +21,7 @@
 #include "devices/misc/port92.h"
 #include "devices/nvram/fw_cfg.h"
 #include "devices/pci/pci.h"
+#include "devices/timer/hpet.h"
 #include "devices/timer/i8254.h"
 #include "devices/timer/mc146818rtc.h"
 #include "devices/virtio/virtio_blk.h"
@@ -114,11 +115,28 @@ static bool pit2_output(void *pit)
 	return i8254_get_out(pit, 2);
 }
 
+/* The HPET sits between the PIT and RTC and the interrupt controllers
+ * (legacy replacement takes IRQ 0 and 8 from them), so it drives the
+ * controllers' own lines. It uses nothing of the environment that is
+ * filled in later (the LAPIC bus). */
+static int pc_add_hpet(struct machine *m, struct error *err)
+{
+	struct object *obj = object_new(TYPE_HPET);
+
+	m->hpet_env = m->env;
+	m->hpet_env.isa_irq = m->isa_lines;
+	object_add_child(m->devices, TYPE_HPET, obj);
+	m->hpet = (struct device *)obj;
+	return device_realize(m->hpet, &m->hpet_env, err);
+}
+
 /* The legacy ISA devices of QEMU's pc, at their fixed ports. */
 static int pc_init_isa(struct machine *m, struct error *err)
 {
 	struct device *pit, *port61;
 
+	if (!m->opts->no_hpet && pc_add_hpet(m, err))
+		return -1;
 	m->acpi_pm = pc_add(m, TYPE_ACPI_PM, err);
 	m->rtc = m->acpi_pm ? pc_add(m, TYPE_MC146818_RTC, err) : NULL;
 	pit = m->rtc ? pc_add(m, TYPE_I8254, err) : NULL;
@@ -310,14 +328,17 @@ int pc_extint_ack(struct machine *m)
 }
 
 /* ISA IRQ n reaches 8259 input n and I/O APIC pin n, but IRQ 0, which is
- * pin 2 (the MADT says so, as QEMU's pc). */
+ * pin 2 (the MADT says so, as QEMU's pc), and IRQ 2, which only the HPET
+ * drives (its route 2, QEMU's GSI 2): pin 2 alone, as the master 8259's
+ * input 2 is the slave's cascade. */
 static void pc_isa_irq(void *opaque, unsigned n, bool level)
 {
 	struct machine *m = opaque;
 
 	if (m->opts->trace)
 		fprintf(stderr, "irq  isa %u %s\n", n, level ? "high" : "low");
-	irq_set_level(&i8259_inputs(m->pic)[n], level);
+	if (n != 2)
+		irq_set_level(&i8259_inputs(m->pic)[n], level);
 	irq_set_level(&ioapic_inputs(m->ioapic)[n ? n : 2], level);
 }
 
@@ -410,7 +431,11 @@ int pc_init_interrupts(struct machine *m, struct error *err)
 		return -1;
 	m->ioapic = io;
 	for (unsigned n = 0; n < ISA_NUM_IRQS; n++)
-		m->isa_irq[n] = (struct irq_line){ pc_isa_irq, m, n };
+		m->isa_irq[n] = m->isa_lines[n] = (struct irq_line){ pc_isa_irq, m, n };
+	if (m->hpet) {
+		m->isa_irq[I8254_IRQ] = hpet_legacy_inputs(m->hpet)[HPET_LEGACY_PIT];
+		m->isa_irq[RTC_ISA_IRQ] = hpet_legacy_inputs(m->hpet)[HPET_LEGACY_RTC];
+	}
 	pc_connect_pci_intx(m);
 	i8259_connect_output(m->pic, (struct irq_line){ pc_pic_output, m, 0 });
 	pc_pic_firmware_setup(m);

@@ -39,6 +39,7 @@ struct qemu_parse {
 	const char *kernel, *append, *initrd, *mem, *cpus;
 	const char *serial;		/* COM1's -serial, as given */
 	bool serial_none, nographic, display, nodefaults, monitor_none;
+	bool no_hpet;			/* -no-hpet, -machine hpet=off */
 	struct chardev chardevs[MAX_CHARDEVS];
 	unsigned nchardevs;
 	struct drive drives[MAX_DRIVES];
@@ -346,16 +347,27 @@ static int opt_machine(struct qemu_parse *p, const char *arg, struct error *err)
 {
 	struct kv_list l;
 	const char *type;
+	bool hpet = !p->no_hpet;
 
-	(void)p;
 	if (kv_split(&l, "-machine", arg, "type", err))
 		return -1;
 	type = kv_get(&l, "type");
 	if (type && strcmp(type, "pc") && strcmp(type, "pc-i440fx-7.2"))
 		return error_setf(err, "-machine %s: machine type '%s' is not supported "
 				  "(tinyvmm is QEMU's pc)", arg, type);
-	return check_accel("-machine", kv_get(&l, "accel"), err) || kv_done(&l, err) ?
-	       -1 : 0;
+	if (check_accel("-machine", kv_get(&l, "accel"), err) ||
+	    kv_bool(&l, "hpet", kv_get(&l, "hpet"), &hpet, err) || kv_done(&l, err))
+		return -1;
+	p->no_hpet = !hpet;
+	return 0;
+}
+
+static int opt_no_hpet(struct qemu_parse *p, const char *arg, struct error *err)
+{
+	(void)arg;
+	(void)err;
+	p->no_hpet = true;
+	return 0;
 }
 
 static int opt_accel(struct qemu_parse *p, const char *arg, struct error *err)
@@ -789,8 +801,9 @@ static const struct qemu_option qemu_options[] = {
 	{ "m", "[size=]SIZE", opt_mem, "RAM: MiB, or with a K M G T suffix; 2M..64G" },
 	{ "smp", "[cpus=]N[,maxcpus=,sockets=,dies=,cores=,threads=]", opt_smp,
 	  "vCPUs (the topology is folded to a count)" },
-	{ "machine", "[type=]pc[,accel=kvm]", opt_machine, "the machine: pc only" },
-	{ "M", "[type=]pc[,accel=kvm]", opt_machine, NULL },
+	{ "machine", "[type=]pc[,accel=kvm][,hpet=on|off]", opt_machine, "the machine: pc only" },
+	{ "M", "[type=]pc[,accel=kvm][,hpet=on|off]", opt_machine, NULL },
+	{ "no-hpet", NULL, opt_no_hpet, "no HPET (the same as -machine hpet=off)" },
 	{ "accel", "kvm", opt_accel, "the accelerator: kvm only" },
 	{ "enable-kvm", NULL, opt_accepted, "the same as -accel kvm (always)" },
 	{ "cpu", "host|max", opt_cpu, "the CPU: KVM's CPUID" },
@@ -973,7 +986,8 @@ static int resolve_words(struct qemu_parse *p, struct error *err)
 	for (unsigned i = 0; i < p->nfw_cfg; i++)
 		if (add_option_word(p, "--fw-cfg", p->fw_cfg[i], err))
 			return -1;
-	if (resolve_gdb(p, err) || add_word(q, p->kernel, err))
+	if ((p->no_hpet && add_word(q, "--no-hpet", err)) || resolve_gdb(p, err) ||
+	    add_word(q, p->kernel, err))
 		return -1;
 	/* One word after "--": the guest gets -append as it was written. */
 	if (p->append && (add_word(q, "--", err) || add_word(q, p->append, err)))

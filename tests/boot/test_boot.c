@@ -39,6 +39,7 @@ enum {
 	HAVE_RW_DISK = 4,	/* --disk IMAGE, 10 MiB + 4 KiB at least */
 	HAVE_RO_DISK = 8,	/* --disk IMAGE,ro holding the guest's pattern */
 	HAVE_DISK = HAVE_RW_DISK | HAVE_RO_DISK,
+	HAVE_HPET = 16,		/* no --no-hpet */
 };
 
 /* Every self-test that may skip, and what it needs; all others must pass
@@ -58,6 +59,7 @@ static const struct {
 	{ "blk-out-of-range", HAVE_DISK },
 	{ "blk-reset-inflight", HAVE_DISK },
 	{ "blk-intx", HAVE_DISK },
+	{ "hpet", HAVE_HPET },
 };
 
 static bool expect_skip(const char *name, unsigned have)
@@ -105,7 +107,17 @@ Test(boot, bundled_guest_alone)
 {
 	RUN(&res, BUNDLED_GUEST);
 	expect(&res, 1, "TAP version 13", NULL);
+	assert_tap(res.out, HAVE_HPET);
+}
+
+/* QEMU's -no-hpet: no HPET and no HPET table, so the guest's hpet test
+ * skips. */
+Test(boot, bundled_guest_without_an_hpet)
+{
+	RUN(&res, "--no-hpet", BUNDLED_GUEST);
+	expect(&res, 1, "TAP version 13", NULL);
 	assert_tap(res.out, 0);
+	cr_assert(strstr(res.out, "ok 37 - hpet # SKIP no HPET table\n"), "%s", res.out);
 }
 
 /* A fresh sparse image large enough for every disk test. */
@@ -126,7 +138,7 @@ Test(boot, bundled_guest_with_aps_highmem_and_a_disk)
 	RUN(&res, "-c", "2", "-m", "4G", "--disk", image, BUNDLED_GUEST);
 	unlink(image);
 	expect(&res, 1, "TAP version 13", NULL);
-	assert_tap(res.out, HAVE_APS | HAVE_HIGHMEM | HAVE_RW_DISK);
+	assert_tap(res.out, HAVE_APS | HAVE_HIGHMEM | HAVE_RW_DISK | HAVE_HPET);
 	cr_assert(strstr(res.out, ") reads back"), "highmem: %s", res.out);
 }
 

@@ -296,4 +296,7 @@ Test(options, gdb_stub)
 	cr_assert_eq(o.halt_poll_ns, 0);
 	cr_assert_eq(PARSE(&o, &e, "--mtree", "g"), 0);
 	cr_assert(o.mtree);
+	cr_assert_not(o.no_hpet);
+	cr_assert_eq(PARSE(&o, &e, "--no-hpet", "g"), 0);
+	cr_assert(o.no_hpet);
 }

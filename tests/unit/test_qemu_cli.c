@@ -341,12 +341,29 @@ Test(qemu_cli, machine_accel_cpu)
 		{ "-machine", "accel=tcg", "KVM only" }, { "-accel", "kvm,kernel-irqchip=off",
 		"parameter 'kernel-irqchip'" }, { "-cpu", "qemu64", "only host and max" },
 		{ "-cpu", "host,-cx16", "only host and max" },
+		{ "-M", "pc,hpet=maybe", "hpet=maybe is not on or off" },
 	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		assert_ok(PARSE(q, &e, ok[i][0], ok[i][1]));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_refused(PARSE(q, &e, bad[i][0], bad[i][1]), bad[i][2]);
+}
+
+/* QEMU's pc has an HPET unless -no-hpet or -machine hpet=off; the last
+ * word wins. */
+Test(qemu_cli, hpet_on_and_off)
+{
+	assert_ok(PARSE(q, &e, "-M", "pc"));
+	cr_assert_not(q->opts.no_hpet);
+	assert_ok(PARSE(q, &e, "-no-hpet"));
+	cr_assert(q->opts.no_hpet);
+	assert_ok(PARSE(q, &e, "-M", "pc,hpet=off"));
+	cr_assert(q->opts.no_hpet);
+	assert_ok(PARSE(q, &e, "-no-hpet", "-M", "pc,hpet=on"));
+	cr_assert_not(q->opts.no_hpet);
+	assert_ok(PARSE(q, &e, "-M", "hpet=off", "-M", "pc"));
+	cr_assert(q->opts.no_hpet);
 }
 
 Test(qemu_cli, display_and_host_options)
