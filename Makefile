@@ -26,7 +26,7 @@ help:
 	@echo "make unit       unit tests only (no /dev/kvm needed)"
 	@echo "make boot       boot tests only"
 	@echo "make asan       unit + boot tests with ASan+UBSan builds"
-	@echo "make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)"
+	@echo "make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60) or FUZZ_RUNS executions"
 	@echo "make fuzz-long  the same for FUZZ_SECONDS=3600: run it for hours before a release"
 	@echo "make fuzz-merge minimise tests/fuzz/corpus/ (-merge=1; FUZZ_MERGE_FOUND=1: with the new finds)"
 	@echo "make coverage   line and branch coverage of unit + boot tests -> build-cov/coverage.txt"
@@ -121,6 +121,7 @@ bench: $(VMM) guest $(BENCH_BIN)
 # seeds in tests/fuzz/corpus/ are only read. An input that runs 10 s is a
 # hang, reported as a failure.
 FUZZ_SECONDS ?= 60
+# FUZZ_RUNS=N: each target for N executions instead of FUZZ_SECONDS.
 FUZZ_TARGETS := loader options dispatch lapic virtqueue pci fw_cfg acpi_pm rtc i8254 i8259 ioapic serial \
 		hpet gdb_packet
 FUZZ_FLAGS   := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -138,8 +139,9 @@ fuzz-build:
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p build-fuzz/corpus-$$t; \
-		echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
-		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+		echo "== fuzz_$$t for $(if $(FUZZ_RUNS),$(FUZZ_RUNS) runs,$(FUZZ_SECONDS) s)"; \
+		build-fuzz/fuzz_$$t $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) \
+			-timeout=10 -print_final_stats=1 \
 			build-fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | \
 			grep -E "^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+== ?ERROR|SUMMARY)|Done" ; \
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
