@@ -14,6 +14,7 @@
 #define PIT_LOHI	0x30	/* access: LSB then MSB */
 #define PIT_MODE0	0x00	/* interrupt on terminal count */
 #define PIT_MODE2	0x04	/* rate generator */
+#define PIT_LATCH_CH2	0x80	/* channel 2, access 00: counter latch */
 
 #define P61_GATE2	0x01
 #define P61_SPEAKER	0x02
@@ -38,20 +39,46 @@ void pit_stop(void)
 	load(PIT_CH0, PIT_SEL_CH0 | PIT_LOHI | PIT_MODE0, 0xffff);
 }
 
-uint64_t pit_tsc_khz(uint16_t count)
+/* Channel 2's count, latched, and the TSC at that moment: the middle of the
+ * narrowest of a few brackets, so a vCPU preempted between a TSC read and
+ * the latch does not skew it. */
+static void ch2_sample(uint16_t *count, uint64_t *tsc)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 4; i++) {
+		uint64_t a = rdtsc(), b;
+		uint16_t c;
+
+		outb(PIT_CMD, PIT_LATCH_CH2);
+		c = inb(PIT_CH2);
+		c |= (uint16_t)(inb(PIT_CH2) << 8);
+		b = rdtsc();
+		if (b - a < best) {
+			best = b - a;
+			*count = c;
+			*tsc = a + (b - a) / 2;
+		}
+	}
+}
+
+uint64_t pit_tsc_khz(uint16_t span)
 {
 	uint8_t p61 = inb(PORT_61) & ~(P61_SPEAKER | P61_GATE2);
-	uint64_t t0, t1, end = deadline_ms(1000);
-	bool risen;
+	uint64_t t1, t2, end = deadline_ms(1000);
+	uint16_t c1, c2;
+	bool wrapped;
 
 	outb(PORT_61, p61 | P61_GATE2);
-	t0 = rdtsc();	/* before the load: a delay can only lengthen the span */
-	load(PIT_CH2, PIT_SEL_CH2 | PIT_LOHI | PIT_MODE0, count);
-	while (!(risen = inb(PORT_61) & P61_OUT2) && !past(end))
-		;
-	t1 = rdtsc();
+	load(PIT_CH2, PIT_SEL_CH2 | PIT_LOHI | PIT_MODE0, 0xffff);
+	ch2_sample(&c1, &t1);
+	do
+		ch2_sample(&c2, &t2);
+	while ((uint16_t)(c1 - c2) < span && !past(end));
+	/* OUT2 rises at the terminal count: the count went round. */
+	wrapped = inb(PORT_61) & P61_OUT2;
 	outb(PORT_61, p61);
-	if (!risen || !count)
+	if (wrapped || !span || (uint16_t)(c1 - c2) < span)
 		return 0;
-	return (t1 - t0) * PIT_HZ / ((uint64_t)count * 1000);
+	return (t2 - t1) * PIT_HZ / ((uint64_t)(uint16_t)(c1 - c2) * 1000);
 }

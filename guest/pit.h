@@ -15,12 +15,13 @@ void pit_periodic(uint16_t divisor);
  * edges, at most one more at the terminal count (the 8254 has no "off";
  * mask the line too). */
 void pit_stop(void);
-/* TSC ticks per millisecond over @count input clocks of channel 2 in
- * mode 0, its gate opened through port 0x61 and its output polled there
- * (bit 5); 0 if the output never rose within a second. The span starts
- * before the count is loaded, so a preempted vCPU can only make it too
- * high: take the least of a few. The speaker stays off, and the gate
- * closed afterwards. */
-uint64_t pit_tsc_khz(uint16_t count);
+/* TSC ticks per millisecond, measured over at least @span input clocks of
+ * channel 2 (mode 0, its gate opened through port 0x61): its count latched
+ * together with the TSC at both ends, so time a preempted vCPU loses
+ * between the two counts in both clocks alike. 0 if the count did not get
+ * that far within a second, or went round (OUT2, port 0x61 bit 5, rose:
+ * more than 55 ms passed). The speaker stays off, and the gate closed
+ * afterwards. */
+uint64_t pit_tsc_khz(uint16_t span);
 
 #endif
