@@ -141,7 +141,7 @@ fuzz: fuzz-build
 		mkdir -p build-fuzz/corpus-$$t; \
 		echo "== fuzz_$$t for $(if $(FUZZ_RUNS),$(FUZZ_RUNS) runs,$(FUZZ_SECONDS) s)"; \
 		build-fuzz/fuzz_$$t $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) \
-			-timeout=10 -print_final_stats=1 \
+			-timeout=10 -print_final_stats=1 -artifact_prefix=build-fuzz/$$t- \
 			build-fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | \
 			grep -E "^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+== ?ERROR|SUMMARY)|Done" ; \
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
