@@ -4,6 +4,9 @@
 set -euo pipefail
 
 packages=(make gcc binutils libc6-dev linux-libc-dev libelf-dev libseccomp-dev libcriterion-dev acpica-tools gdb)
+# --check: QEMU too, so the boot tests also grade the guest under QEMU
+# (tests/boot/test_qemu_cli.c skips that half, saying so, without it).
+[ "${1:-}" = "--check" ] && packages+=(qemu-system-x86)
 [ "${1:-}" = "--bench" ] && packages+=(qemu-system-x86 gnuplot-nox)
 [ "${1:-}" = "--fuzz" ] && packages+=(clang libclang-rt-14-dev)
 [ "${1:-}" = "--coverage" ] && packages+=(gcovr)
